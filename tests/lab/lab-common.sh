@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Shared helpers for lab scripts, sourced inside lab-run's namespaces.
+#
+# Conventions:
+#   LAB_DIR    this lab's private folder (set by lab-run); everything the
+#              lab writes goes there
+#   LAB_HOME   the folder holding these scripts (set by lab-run)
+#   LAB_CACHE  a cache kept across runs in the build tree (guest image,
+#              libvirt's capabilities cache); default $LAB_DIR/../../cache
+
+: "${LAB_CACHE:=$(cd "$LAB_DIR/../.." && pwd)/cache}"
+mkdir -p "$LAB_CACHE"
+
+lab_log() { printf '# %s %s\n' "$(date +%T.%3N)" "$*" >&2; }
+lab_die() { printf 'lab: %s\n' "$*" >&2; exit 99; }
+
+# lab_bind SRC TARGET: bind-mount SRC (created) over the existing TARGET.
+lab_bind() {
+	mkdir -p "$1"
+	[ -d "$2" ] || lab_die "mount point '$2' is missing (run the setup: scripts/setup-debian.sh)"
+	mount --bind "$1" "$2"
+}
+
+# lab_wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds.
+lab_wait_for() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# lab_alive PID: the process exists and is not a zombie waiting to be reaped.
+lab_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# lab_kill_pidfile FILE [SECONDS]: TERM the process in FILE, wait, then KILL.
+lab_kill_pidfile() {
+	local pid
+	[ -s "$1" ] || return 0
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+	lab_wait_for "${2:-10}" eval "! lab_alive $pid" || kill -KILL "$pid" 2>/dev/null
+	rm -f "$1"
+}
