@@ -1,0 +1,35 @@
+#!/bin/bash
+# run.sh demo|check|bench [CONFIGURE-OPTION...]
+#
+# On a Debian 12 machine, as root: installs what is missing, configures and
+# builds out of tree (in $BUILDDIR, default ./build), then runs the demo,
+# the whole test suite, or the benchmarks.
+set -eu
+
+usage() { echo "usage: $0 demo|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+what=$1
+shift
+case $what in demo|check|bench) ;; *) usage ;; esac
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${BUILDDIR:-$top/build}
+jobs=$(nproc)
+
+"$top/scripts/setup-debian.sh"
+
+cd "$top"
+[ -x configure ] || ./autogen.sh >/dev/null
+mkdir -p "$builddir"
+cd "$builddir"
+if [ ! -f Makefile ] || [ "${*:-}" != "$(cat .configure-options 2>/dev/null)" ]; then
+	"$top/configure" --enable-werror "$@"
+	printf '%s' "${*:-}" >.configure-options
+fi
+make -j"$jobs"
+
+case $what in
+demo) exec make demo ;;
+check) exec make -j"$jobs" check ;;
+bench) exec make bench ;;
+esac

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Installs what hostdev-ha needs to build and to run its lab on Debian 12:
+# the build chain and libraries, libvirt + QEMU, the guest kernel, busybox,
+# dbus, Corosync + Pacemaker with their tools, and the libvirt-qemu user.
+# Idempotent: does nothing that is already done. Run as root.
+set -eu
+
+packages=(
+	# build
+	build-essential autoconf automake autoconf-archive pkg-config
+	libvirt-dev libsystemd-dev libxml2-dev libjson-c-dev libinih-dev
+	libcmocka-dev libquorum-dev libcpg-dev libcmap-dev scdoc
+	# lab: libvirt and guests
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+	linux-image-amd64 busybox-static xz-utils cpio kmod tini
+	# lab: bus, cluster
+	dbus-daemon dbus-bin corosync pacemaker pacemaker-cli-utils crmsh pcs
+	resource-agents fence-agents
+	# tests
+	shellcheck libxml2-utils util-linux procps psmisc iproute2
+)
+
+say() { printf 'setup: %s\n' "$*"; }
+
+[ "$(id -u)" = 0 ] || { echo "setup: run as root (it installs packages)" >&2; exit 1; }
+
+missing=()
+for p in "${packages[@]}"; do
+	case $p in \#*) continue ;; esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+		|| missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	# Packages must not start their services on the host (corosync,
+	# pacemaker, pcsd...): the lab runs its own, privately.
+	added_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		added_policy=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	[ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
+fi
+
+# The QEMU driver refuses to start without this user, even running as root.
+if ! getent passwd libvirt-qemu >/dev/null; then
+	say "adding the system user libvirt-qemu"
+	useradd --system --no-create-home --home-dir /var/lib/libvirt \
+		--shell /usr/sbin/nologin libvirt-qemu
+fi
+
+# Mount points the lab binds its private folders over (libvirt-daemon-system
+# would create them; the lab does not install that package, which starts a
+# host libvirtd).
+for d in /etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt \
+	/etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker; do
+	[ -d "$d" ] || { say "creating $d"; mkdir -p "$d"; }
+done
+
+ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "setup: no guest kernel in /boot" >&2; exit 1; }
+say "ready"
