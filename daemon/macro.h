@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -15,6 +16,11 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* Hand ownership on: returns the pointer and clears the variable, so its
  * cleanup attribute no longer frees it. */
 #define TAKE_PTR(p)                             \
@@ -22,6 +28,23 @@ static inline void freep(void *p) {
                 __typeof__(p) _p_ = (p);        \
                 (p) = NULL;                     \
                 _p_;                            \
+        })
+
+static inline const char *strna(const char *s) {
+        return s ?: "n/a";
+}
+
+/* x equals one of the arguments after it. */
+#define IN_SET(x, ...)                                                  \
+        ({                                                              \
+                const __typeof__(x) _set_[] = { __VA_ARGS__ };          \
+                bool _found_ = false;                                   \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)    \
+                        if (_set_[_i_] == (x)) {                        \
+                                _found_ = true;                         \
+                                break;                                  \
+                        }                                               \
+                _found_;                                                \
         })
 
 #define streq(a, b) (strcmp((a), (b)) == 0)

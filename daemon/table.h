@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The allocation table (DESIGN.md): per group, the domain the device is
+ * allocated to, a generation that grows on every change, the operation in
+ * flight with its step, and each member's role. It is the truth about where
+ * the device should be; libvirt is the truth about where it is.
+ *
+ * The table lives in one JSON file per host (STATEDIR/table.json), rewritten
+ * durably before and after every step:
+ *
+ *   {
+ *     "format": 1,
+ *     "groups": [
+ *       {
+ *         "group": "nic0",
+ *         "active": "vm-a",            (null: attached to no domain)
+ *         "generation": 7,
+ *         "operation": "switch",
+ *         "step": "waiting-release",
+ *         "source": "vm-a",            (null when the operation has none)
+ *         "target": "vm-b",
+ *         "members": [
+ *           { "domain": "vm-a", "role": "active" },
+ *           { "domain": "vm-b", "role": "standby" }
+ *         ]
+ *       }
+ *     ]
+ *   }
+ *
+ * Every key is required, unknown keys are refused, and a file of another
+ * format version is refused: a file the daemon cannot read completely is an
+ * error, never a silent reset. */
+
+#define HDHA_TABLE_FORMAT 1
+#define HDHA_TABLE_FILE_MAX (1024 * 1024) /* bytes, for load and save */
+#define HDHA_TABLE_GROUPS_MAX 256
+#define HDHA_TABLE_MEMBERS_MAX 32
+#define HDHA_TABLE_NAME_MAX 255 /* bytes in a group or domain name */
+
+typedef enum HdhaRole {
+        HDHA_ROLE_ACTIVE,      /* holds the device, full CPU quota */
+        HDHA_ROLE_STANDBY,     /* running without the device, standby quota */
+        HDHA_ROLE_DEACTIVATED, /* shut off on purpose (or after a failure) */
+        HDHA_ROLE_REBUILDING,  /* being restarted as a new standby */
+        HDHA_ROLE_FAILED,      /* failed and not (yet) recovered */
+        _HDHA_ROLE_MAX,
+        _HDHA_ROLE_INVALID = -EINVAL,
+} HdhaRole;
+
+typedef enum HdhaOperation {
+        HDHA_OPERATION_NONE,
+        HDHA_OPERATION_SWITCH,     /* planned move: source = active, target = new holder */
+        HDHA_OPERATION_FAILOVER,   /* source = failed active, target = chosen standby */
+        HDHA_OPERATION_RELEASE,    /* source = active, no target: the device ends unallocated */
+        HDHA_OPERATION_DEACTIVATE, /* source = the domain stopped */
+        HDHA_OPERATION_ACTIVATE,   /* target = the domain started as standby */
+        HDHA_OPERATION_REBUILD,    /* target = the deactivated domain restarted */
+        _HDHA_OPERATION_MAX,
+        _HDHA_OPERATION_INVALID = -EINVAL,
+} HdhaOperation;
+
+/* The step of the operation in flight. A step is written before its action
+ * starts, so after a crash the action may or may not have happened: recovery
+ * asks libvirt about that step (is the device still in the source's live XML?
+ * is the source shut off? is the device in the target's live XML?) and then
+ * finishes the operation, or rolls it back while the source still holds the
+ * device. The usual orders:
+ *   switch:     raising-quota(target) detaching(source) waiting-release
+ *               [deactivating(source) on timeout] attaching(target)
+ *               lowering-quota(source) done
+ *   failover:   deactivating(source) raising-quota(target) attaching(target)
+ *               rebuilding(source) lowering-quota(source) done
+ *   release:    detaching waiting-release [deactivating] lowering-quota done
+ *   deactivate: deactivating done
+ *   activate:   starting lowering-quota done
+ *   rebuild:    rebuilding lowering-quota done
+ * The attach never starts before the source is confirmed to have let go. */
+typedef enum HdhaStep {
+        HDHA_STEP_NONE,            /* no operation, or not started yet */
+        HDHA_STEP_RAISING_QUOTA,   /* giving the target its active CPU quota */
+        HDHA_STEP_DETACHING,       /* detach requested from the source */
+        HDHA_STEP_WAITING_RELEASE, /* waiting for DEVICE_REMOVED from the source */
+        HDHA_STEP_DEACTIVATING,    /* destroying the source */
+        HDHA_STEP_ATTACHING,       /* attach requested to the target */
+        HDHA_STEP_STARTING,        /* starting a domain as standby */
+        HDHA_STEP_REBUILDING,      /* restarting a deactivated domain */
+        HDHA_STEP_LOWERING_QUOTA,  /* giving a domain its standby CPU quota */
+        HDHA_STEP_DONE,            /* every action finished, not yet cleared */
+        _HDHA_STEP_MAX,
+        _HDHA_STEP_INVALID = -EINVAL,
+} HdhaStep;
+
+/* to_string() returns NULL for a value out of range; from_string() returns
+ * the _INVALID value (-EINVAL) for an unknown or NULL string. */
+const char *hdha_role_to_string(HdhaRole r);
+HdhaRole hdha_role_from_string(const char *s);
+const char *hdha_operation_to_string(HdhaOperation o);
+HdhaOperation hdha_operation_from_string(const char *s);
+const char *hdha_step_to_string(HdhaStep s);
+HdhaStep hdha_step_from_string(const char *s);
+
+typedef struct HdhaTableMember {
+        char *domain;
+        HdhaRole role;
+} HdhaTableMember;
+
+/* Read the fields freely; change them only through the functions below, so
+ * that the generation follows every change and the rules hold: every
+ * domain named (active, source, target) is a member; at most one member has
+ * the role active; no operation means no step, source or target. */
+typedef struct HdhaTableGroup {
+        char *name;
+        char *active; /* NULL: the device is allocated to no domain */
+        uint64_t generation;
+        HdhaOperation operation;
+        HdhaStep step;
+        char *op_source; /* NULL: none */
+        char *op_target; /* NULL: none */
+        HdhaTableMember *members;
+        size_t n_members;
+} HdhaTableGroup;
+
+typedef struct HdhaTable {
+        HdhaTableGroup **groups; /* pointers stay valid while groups are added */
+        size_t n_groups;
+} HdhaTable;
+
+/* A name is 1..HDHA_TABLE_NAME_MAX bytes without control characters or '/'. */
+bool hdha_table_name_is_valid(const char *name);
+
+int hdha_table_new(HdhaTable **ret);
+HdhaTable *hdha_table_free(HdhaTable *t);
+static inline void hdha_table_freep(HdhaTable **t) {
+        hdha_table_free(*t);
+}
+int hdha_table_dup(const HdhaTable *t, HdhaTable **ret);
+bool hdha_table_equal(const HdhaTable *a, const HdhaTable *b);
+
+HdhaTableGroup *hdha_table_get_group(const HdhaTable *t, const char *name);
+/* A new group has no members, no active domain, no operation, generation 0.
+ * -EINVAL bad name, -EEXIST already there, -E2BIG too many groups. */
+int hdha_table_add_group(HdhaTable *t, const char *name, HdhaTableGroup **ret);
+/* -ENOENT if there is no such group. */
+int hdha_table_remove_group(HdhaTable *t, const char *name);
+
+HdhaTableMember *hdha_table_group_get_member(const HdhaTableGroup *g, const char *domain);
+
+/* The setters return 1 when they changed something (and then increase the
+ * generation by one), 0 when the group already was so (generation kept), or
+ * -errno and change nothing: -EINVAL bad name or value, -ENOENT not a member,
+ * -EEXIST member already there, -E2BIG too many members, -EBUSY the change
+ * would break a rule (a second active role; removing a member named as
+ * active, source or target). */
+int hdha_table_group_add_member(HdhaTableGroup *g, const char *domain, HdhaRole role);
+int hdha_table_group_remove_member(HdhaTableGroup *g, const char *domain);
+int hdha_table_group_set_active(HdhaTableGroup *g, const char *domain);
+int hdha_table_group_set_role(HdhaTableGroup *g, const char *domain, HdhaRole role);
+/* Starts (or replaces) the operation in flight. HDHA_OPERATION_NONE needs
+ * HDHA_STEP_NONE and no source or target. */
+int hdha_table_group_set_operation(
+                HdhaTableGroup *g,
+                HdhaOperation operation,
+                HdhaStep step,
+                const char *source,
+                const char *target);
+/* -EINVAL if no operation is in flight and step is not HDHA_STEP_NONE. */
+int hdha_table_group_set_step(HdhaTableGroup *g, HdhaStep step);
+int hdha_table_group_clear_operation(HdhaTableGroup *g);
+
+/* Returned by hdha_table_load() when the file does not exist. */
+#define HDHA_TABLE_MISSING 1
+
+/* Reads the table at path. Returns 0 and the table, or HDHA_TABLE_MISSING
+ * and an empty table if the file does not exist (nothing allocated yet: the
+ * caller logs it). On any other problem returns -errno (-EBADMSG for bad
+ * content, -EFBIG for a file over HDHA_TABLE_FILE_MAX, the read's errno for
+ * an unreadable file) and, if reterr_message is not NULL, writes a message
+ * that starts with the path and says what is wrong, e.g.
+ * "/var/lib/hostdev-ha/table.json: groups[0].members[1].role: unknown role 'spare'".
+ * The file is never modified. */
+int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message);
+
+/* Writes the table durably: a temporary file in the same folder (mode 0644),
+ * fsync, rename over path, fsync of the folder. On failure before the rename
+ * the temporary file is removed and the old file is left as it was. Only a
+ * failure of the folder's fsync is reported after the file was replaced.
+ * -EFBIG if the table would exceed HDHA_TABLE_FILE_MAX. */
+int hdha_table_save(const HdhaTable *t, const char *path);

@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "table.h"
+
+/* fsync() and rename() are wrapped at link time (-Wl,--wrap) so that a test
+ * can make the n-th call fail. */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __real_rename(const char *from, const char *to);
+int __wrap_rename(const char *from, const char *to);
+
+static int fsync_fail_at, fsync_calls, rename_fail_errno;
+
+int __wrap_fsync(int fd) {
+        if (fsync_fail_at > 0 && ++fsync_calls == fsync_fail_at) {
+                errno = EIO;
+                return -1;
+        }
+        return __real_fsync(fd);
+}
+
+int __wrap_rename(const char *from, const char *to) {
+        if (rename_fail_errno > 0) {
+                errno = rename_fail_errno;
+                return -1;
+        }
+        return __real_rename(from, to);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char dir[PATH_MAX], path[PATH_MAX + 16];
+
+static int setup(void **state) {
+        strcpy(dir, "/tmp/test-table-XXXXXX");
+        if (!mkdtemp(dir))
+                return -1;
+        (void) snprintf(path, sizeof(path), "%s/table.json", dir);
+        fsync_fail_at = fsync_calls = rename_fail_errno = 0;
+        return 0;
+}
+
+static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(p);
+}
+
+static int teardown(void **state) {
+        return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void write_file(const char *p, const char *data, size_t n) {
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        assert_true(fd >= 0);
+        assert_true(write(fd, data, n) == (ssize_t) n);
+        assert_int_equal(close(fd), 0);
+}
+
+static char *slurp(const char *p, size_t *ret_n) {
+        char *buf = malloc(HDHA_TABLE_FILE_MAX + 2);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        ssize_t k;
+
+        assert_non_null(buf);
+        assert_true(fd >= 0);
+        k = read(fd, buf, HDHA_TABLE_FILE_MAX + 1);
+        assert_true(k >= 0);
+        buf[k] = 0;
+        (void) close(fd);
+        *ret_n = (size_t) k;
+        return buf;
+}
+
+/* Entries in the test folder: catches temporary files left behind. */
+static int count_entries(void) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void assert_contains(const char *s, const char *needle) {
+        if (!s || !strstr(s, needle))
+                fail_msg("'%s' does not contain '%s'", s ?: "(null)", needle);
+}
+
+static HdhaTable *sample_table(void) {
+        HdhaTable *t = NULL;
+        HdhaTableGroup *g;
+
+        assert_int_equal(hdha_table_new(&t), 0);
+
+        /* A switch in flight. */
+        assert_int_equal(hdha_table_add_group(t, "nic0", &g), 0);
+        assert_int_equal(hdha_table_group_add_member(g, "vm-a", HDHA_ROLE_ACTIVE), 1);
+        assert_int_equal(hdha_table_group_add_member(g, "vm-b", HDHA_ROLE_STANDBY), 1);
+        assert_int_equal(hdha_table_group_add_member(g, "vm-c", HDHA_ROLE_DEACTIVATED), 1);
+        assert_int_equal(hdha_table_group_set_active(g, "vm-a"), 1);
+        assert_int_equal(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_WAITING_RELEASE,
+                                                        "vm-a", "vm-b"), 1);
+
+        /* Nothing allocated; names JSON must escape. */
+        assert_int_equal(hdha_table_add_group(t, "hba \"1\"", &g), 0);
+        assert_int_equal(hdha_table_group_add_member(g, "db-1 \\ é", HDHA_ROLE_FAILED), 1);
+        assert_int_equal(hdha_table_group_add_member(g, "db-2", HDHA_ROLE_REBUILDING), 1);
+
+        /* A release without a target, and a generation beyond INT64_MAX. */
+        assert_int_equal(hdha_table_add_group(t, "acc2", &g), 0);
+        assert_int_equal(hdha_table_group_add_member(g, "x", HDHA_ROLE_ACTIVE), 1);
+        assert_int_equal(hdha_table_group_add_member(g, "y", HDHA_ROLE_STANDBY), 1);
+        assert_int_equal(hdha_table_group_set_active(g, "x"), 1);
+        assert_int_equal(hdha_table_group_set_operation(g, HDHA_OPERATION_RELEASE, HDHA_STEP_DONE, "x", NULL), 1);
+        g->generation = UINT64_MAX - 1;
+        return t;
+}
+
+/* ---- enums ---------------------------------------------------------------- */
+
+static void test_enum_strings(void **state) {
+        for (int i = 0; i < _HDHA_ROLE_MAX; i++) {
+                assert_non_null(hdha_role_to_string(i));
+                assert_int_equal(hdha_role_from_string(hdha_role_to_string(i)), i);
+        }
+        for (int i = 0; i < _HDHA_OPERATION_MAX; i++) {
+                assert_non_null(hdha_operation_to_string(i));
+                assert_int_equal(hdha_operation_from_string(hdha_operation_to_string(i)), i);
+        }
+        for (int i = 0; i < _HDHA_STEP_MAX; i++) {
+                assert_non_null(hdha_step_to_string(i));
+                assert_int_equal(hdha_step_from_string(hdha_step_to_string(i)), i);
+        }
+        assert_null(hdha_role_to_string(_HDHA_ROLE_MAX));
+        assert_null(hdha_role_to_string(_HDHA_ROLE_INVALID));
+        assert_null(hdha_operation_to_string(_HDHA_OPERATION_MAX));
+        assert_null(hdha_step_to_string(_HDHA_STEP_MAX));
+        assert_null(hdha_step_to_string(-1));
+        assert_int_equal(hdha_role_from_string("spare"), -EINVAL);
+        assert_int_equal(hdha_role_from_string(NULL), -EINVAL);
+        assert_int_equal(hdha_operation_from_string("Switch"), -EINVAL);
+        assert_int_equal(hdha_step_from_string(""), -EINVAL);
+
+        assert_string_equal(hdha_role_to_string(HDHA_ROLE_DEACTIVATED), "deactivated");
+        assert_string_equal(hdha_operation_to_string(HDHA_OPERATION_FAILOVER), "failover");
+        assert_string_equal(hdha_step_to_string(HDHA_STEP_WAITING_RELEASE), "waiting-release");
+        assert_int_equal(hdha_step_from_string("lowering-quota"), HDHA_STEP_LOWERING_QUOTA);
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+static void test_groups(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        HdhaTableGroup *g = NULL, *g2 = (HdhaTableGroup *) 1;
+        char name[HDHA_TABLE_NAME_MAX + 2];
+
+        assert_int_equal(hdha_table_new(&t), 0);
+        assert_int_equal(hdha_table_add_group(t, "nic0", &g), 0);
+        assert_ptr_equal(hdha_table_get_group(t, "nic0"), g);
+        assert_null(hdha_table_get_group(t, "nic1"));
+        assert_int_equal(hdha_table_add_group(t, "nic0", &g2), -EEXIST);
+        assert_ptr_equal(g2, (HdhaTableGroup *) 1);
+        assert_int_equal(hdha_table_add_group(t, "", NULL), -EINVAL);
+        assert_int_equal(hdha_table_add_group(t, "a/b", NULL), -EINVAL);
+        assert_int_equal(hdha_table_add_group(t, "a\nb", NULL), -EINVAL);
+        assert_int_equal(hdha_table_add_group(t, NULL, NULL), -EINVAL);
+        memset(name, 'n', sizeof(name) - 1);
+        name[sizeof(name) - 1] = 0;
+        assert_int_equal(hdha_table_add_group(t, name, NULL), -EINVAL);
+        name[HDHA_TABLE_NAME_MAX] = 0;
+        assert_int_equal(hdha_table_add_group(t, name, NULL), 0);
+
+        for (int i = (int) t->n_groups; i < HDHA_TABLE_GROUPS_MAX; i++) {
+                char n[16];
+
+                (void) snprintf(n, sizeof(n), "g%d", i);
+                assert_int_equal(hdha_table_add_group(t, n, NULL), 0);
+        }
+        assert_int_equal(hdha_table_add_group(t, "one-more", NULL), -E2BIG);
+        /* Pointers stay valid while the array grows. */
+        assert_string_equal(g->name, "nic0");
+
+        assert_int_equal(hdha_table_remove_group(t, "nic0"), 0);
+        assert_int_equal(hdha_table_remove_group(t, "nic0"), -ENOENT);
+        assert_null(hdha_table_get_group(t, "nic0"));
+        assert_int_equal(t->n_groups, HDHA_TABLE_GROUPS_MAX - 1);
+        assert_int_equal(hdha_table_add_group(t, "nic0", NULL), 0);
+
+        for (int i = 0; i < HDHA_TABLE_MEMBERS_MAX; i++) {
+                char n[16];
+
+                (void) snprintf(n, sizeof(n), "vm%d", i);
+                assert_int_equal(hdha_table_group_add_member(t->groups[0], n, HDHA_ROLE_STANDBY), 1);
+        }
+        assert_int_equal(hdha_table_group_add_member(t->groups[0], "vm-x", HDHA_ROLE_STANDBY), -E2BIG);
+}
+
+static void test_generation(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        HdhaTableGroup *g;
+        uint64_t gen;
+
+        assert_int_equal(hdha_table_new(&t), 0);
+        assert_int_equal(hdha_table_add_group(t, "nic0", &g), 0);
+        assert_true(g->generation == 0);
+        assert_null(g->active);
+        assert_int_equal(g->operation, HDHA_OPERATION_NONE);
+        assert_int_equal(g->step, HDHA_STEP_NONE);
+
+#define CHANGED(call)                                   \
+        do {                                            \
+                gen = g->generation;                    \
+                assert_int_equal((call), 1);            \
+                assert_true(g->generation == gen + 1);  \
+        } while (0)
+#define KEPT(call, expected)                            \
+        do {                                            \
+                gen = g->generation;                    \
+                assert_int_equal((call), (expected));   \
+                assert_true(g->generation == gen);      \
+        } while (0)
+
+        CHANGED(hdha_table_group_add_member(g, "vm-a", HDHA_ROLE_ACTIVE));
+        CHANGED(hdha_table_group_add_member(g, "vm-b", HDHA_ROLE_STANDBY));
+        CHANGED(hdha_table_group_add_member(g, "vm-c", HDHA_ROLE_STANDBY));
+        KEPT(hdha_table_group_add_member(g, "vm-b", HDHA_ROLE_STANDBY), -EEXIST);
+        KEPT(hdha_table_group_add_member(g, "vm-d", HDHA_ROLE_ACTIVE), -EBUSY);
+        KEPT(hdha_table_group_add_member(g, "vm-d", _HDHA_ROLE_MAX), -EINVAL);
+        KEPT(hdha_table_group_add_member(g, "", HDHA_ROLE_STANDBY), -EINVAL);
+
+        CHANGED(hdha_table_group_set_active(g, "vm-a"));
+        KEPT(hdha_table_group_set_active(g, "vm-a"), 0);
+        KEPT(hdha_table_group_set_active(g, "vm-z"), -ENOENT);
+        assert_string_equal(g->active, "vm-a");
+
+        KEPT(hdha_table_group_set_role(g, "vm-a", HDHA_ROLE_ACTIVE), 0);
+        KEPT(hdha_table_group_set_role(g, "vm-b", HDHA_ROLE_ACTIVE), -EBUSY);
+        KEPT(hdha_table_group_set_role(g, "vm-z", HDHA_ROLE_FAILED), -ENOENT);
+        KEPT(hdha_table_group_set_role(g, "vm-b", _HDHA_ROLE_INVALID), -EINVAL);
+        CHANGED(hdha_table_group_set_role(g, "vm-c", HDHA_ROLE_DEACTIVATED));
+
+        KEPT(hdha_table_group_set_step(g, HDHA_STEP_DETACHING), -EINVAL);
+        KEPT(hdha_table_group_set_step(g, HDHA_STEP_NONE), 0);
+        KEPT(hdha_table_group_clear_operation(g), 0);
+        KEPT(hdha_table_group_set_operation(g, HDHA_OPERATION_NONE, HDHA_STEP_DETACHING, NULL, NULL), -EINVAL);
+        KEPT(hdha_table_group_set_operation(g, HDHA_OPERATION_NONE, HDHA_STEP_NONE, "vm-a", NULL), -EINVAL);
+        KEPT(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_NONE, "vm-a", "vm-z"), -ENOENT);
+        KEPT(hdha_table_group_set_operation(g, _HDHA_OPERATION_MAX, HDHA_STEP_NONE, NULL, NULL), -EINVAL);
+
+        CHANGED(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_NONE, "vm-a", "vm-b"));
+        KEPT(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_NONE, "vm-a", "vm-b"), 0);
+        CHANGED(hdha_table_group_set_step(g, HDHA_STEP_RAISING_QUOTA));
+        KEPT(hdha_table_group_set_step(g, HDHA_STEP_RAISING_QUOTA), 0);
+        KEPT(hdha_table_group_set_step(g, _HDHA_STEP_MAX), -EINVAL);
+        CHANGED(hdha_table_group_set_step(g, HDHA_STEP_DETACHING));
+        KEPT(hdha_table_group_remove_member(g, "vm-b"), -EBUSY); /* the target */
+        KEPT(hdha_table_group_remove_member(g, "vm-a"), -EBUSY); /* active and source */
+        CHANGED(hdha_table_group_set_role(g, "vm-a", HDHA_ROLE_STANDBY));
+        CHANGED(hdha_table_group_set_active(g, NULL));
+        KEPT(hdha_table_group_set_active(g, NULL), 0);
+        CHANGED(hdha_table_group_set_role(g, "vm-b", HDHA_ROLE_ACTIVE));
+        CHANGED(hdha_table_group_set_active(g, "vm-b"));
+        assert_string_equal(g->op_source, "vm-a");
+        assert_string_equal(g->op_target, "vm-b");
+        CHANGED(hdha_table_group_clear_operation(g));
+        assert_null(g->op_source);
+        assert_null(g->op_target);
+        assert_int_equal(g->step, HDHA_STEP_NONE);
+        KEPT(hdha_table_group_clear_operation(g), 0);
+
+        CHANGED(hdha_table_group_remove_member(g, "vm-c"));
+        KEPT(hdha_table_group_remove_member(g, "vm-c"), -ENOENT);
+        assert_int_equal(g->n_members, 2);
+        assert_null(hdha_table_group_get_member(g, "vm-c"));
+        assert_int_equal(hdha_table_group_get_member(g, "vm-b")->role, HDHA_ROLE_ACTIVE);
+        assert_true(g->generation == 14);
+#undef CHANGED
+#undef KEPT
+}
+
+static void test_dup_equal(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *a = sample_table(), *b = NULL, *e = NULL;
+
+        assert_int_equal(hdha_table_dup(a, &b), 0);
+        assert_true(hdha_table_equal(a, b));
+        assert_true(hdha_table_equal(NULL, NULL));
+        assert_false(hdha_table_equal(a, NULL));
+        assert_int_equal(hdha_table_group_set_step(b->groups[0], HDHA_STEP_ATTACHING), 1);
+        assert_false(hdha_table_equal(a, b));
+        assert_int_equal(hdha_table_new(&e), 0);
+        assert_false(hdha_table_equal(a, e));
+}
+
+/* ---- the file ------------------------------------------------------------- */
+
+static void test_round_trip(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = sample_table(), *l = NULL, *e = NULL;
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        mode_t old_umask;
+        size_t n;
+
+        old_umask = umask(077);
+        assert_int_equal(hdha_table_save(t, path), 0);
+        (void) umask(old_umask);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        assert_int_equal(count_entries(), 1);
+
+        assert_int_equal(hdha_table_load(path, &l, NULL), 0);
+        assert_true(hdha_table_equal(t, l));
+        assert_true(l->groups[2]->generation == UINT64_MAX - 1);
+        assert_null(l->groups[1]->active);
+        assert_null(l->groups[2]->op_target);
+        l = hdha_table_free(l);
+
+        data = slurp(path, &n);
+        assert_contains(data, "\"format\": 1");
+        assert_contains(data, "\"step\": \"waiting-release\"");
+        assert_contains(data, "\"active\": null");
+        assert_true(data[n - 1] == '\n');
+
+        /* Overwrite an existing file, then an empty table. */
+        assert_int_equal(hdha_table_group_set_step(t->groups[0], HDHA_STEP_ATTACHING), 1);
+        assert_int_equal(hdha_table_save(t, path), 0);
+        assert_int_equal(hdha_table_load(path, &l, NULL), 0);
+        assert_true(hdha_table_equal(t, l));
+        assert_int_equal(hdha_table_new(&e), 0);
+        assert_int_equal(hdha_table_save(e, path), 0);
+        l = hdha_table_free(l);
+        assert_int_equal(hdha_table_load(path, &l, NULL), 0);
+        assert_int_equal(l->n_groups, 0);
+        assert_int_equal(count_entries(), 1);
+}
+
+static void test_missing(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        char *msg = NULL, p[PATH_MAX + 32];
+
+        assert_int_equal(hdha_table_load(path, &t, &msg), HDHA_TABLE_MISSING);
+        assert_non_null(t);
+        assert_int_equal(t->n_groups, 0);
+        assert_null(msg);
+        assert_int_equal(count_entries(), 0);
+
+        /* A file where a folder should be is not "missing". */
+        t = hdha_table_free(t);
+        write_file(path, "x", 1);
+        (void) snprintf(p, sizeof(p), "%s/table.json/t", dir);
+        assert_int_equal(hdha_table_load(p, &t, &msg), -ENOTDIR);
+        assert_null(t);
+        assert_contains(msg, p);
+        assert_contains(msg, "cannot open");
+        free(msg);
+}
+
+/* The JSON of one group in a valid file, with raw JSON for each field. */
+static char *file_with(const char *name, const char *active, const char *gen, const char *op,
+                       const char *step, const char *source, const char *target, const char *members) {
+        char *s;
+
+        assert_true(asprintf(&s,
+                             "{\"format\": 1, \"groups\": [{\"group\": %s, \"active\": %s, \"generation\": %s, "
+                             "\"operation\": %s, \"step\": %s, \"source\": %s, \"target\": %s, \"members\": %s}]}\n",
+                             name ?: "\"g\"", active ?: "\"vm-a\"", gen ?: "3", op ?: "\"switch\"",
+                             step ?: "\"attaching\"", source ?: "\"vm-a\"", target ?: "\"vm-b\"",
+                             members ?: "[{\"domain\": \"vm-a\", \"role\": \"active\"}, "
+                                        "{\"domain\": \"vm-b\", \"role\": \"standby\"}]") >= 0);
+        return s;
+}
+
+#define MEMBER(d, r) "{\"domain\": \"" d "\", \"role\": \"" r "\"}"
+
+/* head, then n items "prefix<i>suffix" separated by commas, then tail. */
+static char *repeat(const char *head, const char *prefix, const char *suffix, int n, const char *tail) {
+        size_t len = strlen(head) + (strlen(prefix) + strlen(suffix) + 16) * (size_t) n + strlen(tail) + 1, k;
+        char *s = malloc(len);
+
+        assert_non_null(s);
+        k = (size_t) snprintf(s, len, "%s", head);
+        for (int i = 0; i < n; i++)
+                k += (size_t) snprintf(s + k, len - k, "%s%s%d%s", i ? "," : "", prefix, i, suffix);
+        (void) snprintf(s + k, len - k, "%s", tail);
+        return s;
+}
+
+static void check_bad_file(const char *content, size_t n, int error, const char *needle) {
+        HdhaTable *t = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        char *msg = NULL;
+        size_t n_after;
+
+        write_file(path, content, n);
+        before = slurp(path, &n);
+        assert_int_equal(hdha_table_load(path, &t, &msg), error);
+        assert_null(t);
+        assert_contains(msg, path);
+        assert_contains(msg, needle);
+        free(msg);
+        /* Without a message wanted, the same error. */
+        assert_int_equal(hdha_table_load(path, &t, NULL), error);
+        /* The file is left as it was. */
+        after = slurp(path, &n_after);
+        assert_true(n == n_after && memcmp(before, after, n) == 0);
+        assert_int_equal(count_entries(), 1);
+}
+
+static void check_bad(char *content, const char *needle) {
+        check_bad_file(content, strlen(content), -EBADMSG, needle);
+        free(content);
+}
+
+static void test_corrupt(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        _cleanup_free_ char *good = file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), *big = NULL;
+        char long_name[HDHA_TABLE_NAME_MAX + 8], *deep;
+
+        /* The base case is valid. */
+        write_file(path, good, strlen(good));
+        assert_int_equal(hdha_table_load(path, &t, NULL), 0);
+        assert_int_equal(t->groups[0]->step, HDHA_STEP_ATTACHING);
+
+        /* Not JSON, or not all of it. */
+        check_bad(strdup(""), "file is empty");
+        check_bad(strdup(" \n"), "truncated");
+        check_bad(strndup(good, strlen(good) / 2), "truncated");
+        check_bad(strdup("not json"), "invalid JSON");
+        check_bad(strdup("{\"format\": 1, \"groups\": [],}"), "invalid JSON");
+        check_bad(strdup("{\"format\": 1, \"groups\": []} x"), "invalid JSON near byte 28");
+        check_bad(strdup("{\"format\": 1, \"groups\": []}{}"), "invalid JSON near byte 27");
+        check_bad(strdup("{\"format\": 1, \"groups\": [\"\xff\"]}"), "invalid JSON");
+        deep = malloc(101);
+        assert_non_null(deep);
+        memset(deep, '[', 100);
+        deep[100] = 0;
+        check_bad(deep, "invalid JSON");
+
+        /* The top level. */
+        check_bad(strdup("[]"), "top level is array, expected object");
+        check_bad(strdup("{\"groups\": []}"), "missing key 'format'");
+        check_bad(strdup("{\"format\": 2, \"groups\": [], \"new\": 1}"), "format version 2 is not supported");
+        check_bad(strdup("{\"format\": \"1\", \"groups\": []}"), "format: is string, expected int");
+        check_bad(strdup("{\"format\": 1}"), "missing key 'groups'");
+        check_bad(strdup("{\"format\": 1, \"groups\": {}}"), "groups: is object, expected array");
+        check_bad(strdup("{\"format\": 1, \"groups\": [], \"extra\": 0}"), "unknown key 'extra'");
+        check_bad(strdup("{\"format\": 1, \"groups\": [1]}"), "groups[0]: is int, expected object");
+        check_bad(repeat("{\"format\": 1, \"groups\": [", "", "", HDHA_TABLE_GROUPS_MAX + 1, "]}"),
+                  "at most 256");
+
+        /* A group's fields. */
+        check_bad(strdup("{\"format\": 1, \"groups\": [{\"group\": \"g\"}]}"), "missing key 'members'");
+        check_bad(strdup("{\"format\": 1, \"groups\": [{\"group\": \"g\", \"x\": 1}]}"), "groups[0]: unknown key 'x'");
+        check_bad(file_with("null", NULL, NULL, NULL, NULL, NULL, NULL, NULL), "groups[0].group: is null");
+        check_bad(file_with("\"\"", NULL, NULL, NULL, NULL, NULL, NULL, NULL), "groups[0].group: invalid name");
+        check_bad(file_with("\"a\\u0000b\"", NULL, NULL, NULL, NULL, NULL, NULL, NULL), "invalid name");
+        check_bad(file_with("\"a\\nb\"", NULL, NULL, NULL, NULL, NULL, NULL, NULL), "invalid name");
+        check_bad(file_with("\"a/b\"", NULL, NULL, NULL, NULL, NULL, NULL, NULL), "invalid name");
+        memset(long_name, 'n', sizeof(long_name));
+        long_name[0] = long_name[HDHA_TABLE_NAME_MAX + 2] = '"';
+        long_name[HDHA_TABLE_NAME_MAX + 3] = 0;
+        check_bad(file_with(long_name, NULL, NULL, NULL, NULL, NULL, NULL, NULL), "invalid name");
+        check_bad(file_with(NULL, NULL, "-1", NULL, NULL, NULL, NULL, NULL), "generation: is negative");
+        check_bad(file_with(NULL, NULL, "1.5", NULL, NULL, NULL, NULL, NULL), "generation: is double");
+        check_bad(file_with(NULL, NULL, "\"3\"", NULL, NULL, NULL, NULL, NULL), "generation: is string");
+        check_bad(file_with(NULL, NULL, "null", NULL, NULL, NULL, NULL, NULL), "generation: is null");
+        check_bad(file_with(NULL, NULL, NULL, "\"migrate\"", NULL, NULL, NULL, NULL),
+                  "operation: unknown operation 'migrate'");
+        check_bad(file_with(NULL, NULL, NULL, NULL, "\"flying\"", NULL, NULL, NULL), "step: unknown step 'flying'");
+        check_bad(file_with(NULL, NULL, NULL, NULL, "1", NULL, NULL, NULL), "step: is int, expected string");
+        check_bad(file_with(NULL, "\"vm-z\"", NULL, NULL, NULL, NULL, NULL, NULL), "active: 'vm-z' is not a member");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, "\"vm-z\"", NULL, NULL), "source: 'vm-z' is not a member");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, "\"vm-z\"", NULL), "target: 'vm-z' is not a member");
+        check_bad(file_with(NULL, NULL, NULL, "\"none\"", NULL, NULL, NULL, NULL), "operation none with a step");
+        check_bad(file_with(NULL, NULL, NULL, "\"none\"", "\"none\"", "null", "\"vm-b\"", NULL),
+                  "operation none with a step");
+
+        /* Members. */
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, "{}"), "members: is object, expected array");
+        check_bad(file_with(NULL, "null", NULL, NULL, NULL, "null", "null", "[]"), "members: has 0 entries");
+        big = repeat("[", "{\"domain\": \"vm", "\", \"role\": \"standby\"}", HDHA_TABLE_MEMBERS_MAX + 1, "]");
+        check_bad(file_with(NULL, "null", NULL, NULL, NULL, "null", "null", big), "members: has 33 entries");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, "[\"vm-a\"]"),
+                  "groups[0].members[0]: is string, expected object");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, "[" MEMBER("vm-a", "spare") "]"),
+                  "groups[0].members[0].role: unknown role 'spare'");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, "[{\"domain\": \"vm-a\"}]"),
+                  "groups[0].members[0]: missing key 'role'");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            "[{\"domain\": \"vm-a\", \"role\": \"active\", \"cpu\": 1}]"),
+                  "members[0]: unknown key 'cpu'");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            "[" MEMBER("vm-a", "active") "," MEMBER("vm-b", "standby") "," MEMBER("vm-a", "failed") "]"),
+                  "members[2].domain: 'vm-a' is listed twice");
+        check_bad(file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            "[" MEMBER("vm-a", "active") "," MEMBER("vm-b", "active") "]"),
+                  "members[1].role: a second member with role active");
+
+        /* Two groups of one name. */
+        check_bad(strdup("{\"format\": 1, \"groups\": ["
+                         "{\"group\": \"g\", \"active\": null, \"generation\": 0, \"operation\": \"none\", "
+                         "\"step\": \"none\", \"source\": null, \"target\": null, \"members\": [" MEMBER("a", "standby") "]},"
+                         "{\"group\": \"g\", \"active\": null, \"generation\": 0, \"operation\": \"none\", "
+                         "\"step\": \"none\", \"source\": null, \"target\": null, \"members\": [" MEMBER("a", "standby") "]}"
+                         "]}"),
+                  "groups[1].group: 'g' is listed twice");
+
+        /* Too large, even if it were valid. */
+        free(big);
+        big = malloc(HDHA_TABLE_FILE_MAX + 1);
+        assert_non_null(big);
+        memset(big, ' ', HDHA_TABLE_FILE_MAX + 1);
+        memcpy(big, "{\"format\": 1, \"groups\": []}", 27);
+        check_bad_file(big, HDHA_TABLE_FILE_MAX + 1, -EFBIG, "larger than the limit");
+        /* At the limit it is read. */
+        t = hdha_table_free(t);
+        write_file(path, big, HDHA_TABLE_FILE_MAX);
+        assert_int_equal(hdha_table_load(path, &t, NULL), 0);
+        assert_int_equal(t->n_groups, 0);
+}
+
+static void test_not_a_file(void **state) {
+        HdhaTable *t = NULL;
+        char *msg = NULL;
+
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(hdha_table_load(path, &t, &msg), -EBADMSG);
+        assert_null(t);
+        assert_contains(msg, path);
+        assert_contains(msg, "not a regular file");
+        free(msg);
+}
+
+static void test_save_failures(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = sample_table(), *l = NULL, *big = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        char p[PATH_MAX + 32];
+        size_t n, n_after;
+
+        /* No folder, or a file in the way. */
+        (void) snprintf(p, sizeof(p), "%s/missing/table.json", dir);
+        assert_int_equal(hdha_table_save(t, p), -ENOENT);
+        assert_int_equal(count_entries(), 0);
+        (void) snprintf(p, sizeof(p), "%s/file", dir);
+        write_file(p, "x", 1);
+        (void) snprintf(p, sizeof(p), "%s/file/table.json", dir);
+        assert_int_equal(hdha_table_save(t, p), -ENOTDIR);
+        assert_int_equal(count_entries(), 1);
+        (void) snprintf(p, sizeof(p), "%s/", dir);
+        assert_int_equal(hdha_table_save(t, p), -EINVAL);
+        (void) snprintf(p, sizeof(p), "%s/file", dir);
+        assert_int_equal(unlink(p), 0);
+
+        assert_int_equal(hdha_table_save(t, path), 0);
+        before = slurp(path, &n);
+        assert_int_equal(hdha_table_group_set_step(t->groups[0], HDHA_STEP_DEACTIVATING), 1);
+
+        /* fsync of the file fails: the old file stays, no temporary file. */
+        fsync_fail_at = 1;
+        assert_int_equal(hdha_table_save(t, path), -EIO);
+        after = slurp(path, &n_after);
+        assert_true(n == n_after && memcmp(before, after, n) == 0);
+        assert_int_equal(count_entries(), 1);
+        after = mfree(after);
+
+        /* rename fails: the same. */
+        fsync_fail_at = fsync_calls = 0;
+        rename_fail_errno = EXDEV;
+        assert_int_equal(hdha_table_save(t, path), -EXDEV);
+        after = slurp(path, &n_after);
+        assert_true(n == n_after && memcmp(before, after, n) == 0);
+        assert_int_equal(count_entries(), 1);
+        after = mfree(after);
+        rename_fail_errno = 0;
+
+        /* Too large to be read back: refused before anything is written. */
+        assert_int_equal(hdha_table_new(&big), 0);
+        for (int i = 0; i < HDHA_TABLE_GROUPS_MAX; i++) {
+                HdhaTableGroup *g;
+                char name[HDHA_TABLE_NAME_MAX + 1];
+
+                memset(name, 'd', HDHA_TABLE_NAME_MAX);
+                name[HDHA_TABLE_NAME_MAX] = 0;
+                (void) snprintf(name, 8, "g%05d", i);
+                name[6] = '-';
+                assert_int_equal(hdha_table_add_group(big, name, &g), 0);
+                for (int j = 0; j < HDHA_TABLE_MEMBERS_MAX; j++) {
+                        (void) snprintf(name, 8, "m%05d", j);
+                        name[6] = '-';
+                        assert_int_equal(hdha_table_group_add_member(g, name, HDHA_ROLE_STANDBY), 1);
+                }
+        }
+        assert_int_equal(hdha_table_save(big, path), -EFBIG);
+        after = slurp(path, &n_after);
+        assert_true(n == n_after && memcmp(before, after, n) == 0);
+        assert_int_equal(count_entries(), 1);
+
+        /* fsync of the folder fails after the rename: reported, new file in place. */
+        fsync_fail_at = 2;
+        assert_int_equal(hdha_table_save(t, path), -EIO);
+        assert_int_equal(fsync_calls, 2);
+        fsync_fail_at = 0;
+        assert_int_equal(hdha_table_load(path, &l, NULL), 0);
+        assert_true(hdha_table_equal(t, l));
+        assert_int_equal(count_entries(), 1);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_enum_strings),
+                cmocka_unit_test(test_groups),
+                cmocka_unit_test(test_generation),
+                cmocka_unit_test(test_dup_equal),
+                cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_save_failures, setup, teardown),
+        };
+
+        cmocka_set_message_output(CM_OUTPUT_TAP);
+        return cmocka_run_group_tests_name("table", tests, NULL, NULL);
+}
