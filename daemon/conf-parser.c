@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "conf-parser.h"
+
+/* Why a reader: Debian's libinih 55 is built with INI_HANDLER_LINENO=0 (the
+ * handler gets no line number), INI_ALLOW_MULTILINE=1 (an indented line
+ * continues the previous value), inline comments with ';' only, and a
+ * 200-byte stack line buffer that silently splits longer lines. Every line
+ * reaches inih through conf_reader(), which counts lines (inih calls the
+ * handler for a line before reading the next, so the count is the handler's
+ * line), strips blanks and both kinds of comments, refuses long lines and
+ * syntax errors itself (so all of them are reported, not inih's first one),
+ * and hands inih a blank line instead of a bad one. This works whatever
+ * options inih was built with. Debian's package also exports the options as
+ * variables (ini_max_line, ini_allow_multiline, ...): not used, since they
+ * are process-wide and other builds of inih do not have them. */
+
+/* Problems */
+
+void hdha_config_errors_done(HdhaConfigErrors *e) {
+        if (!e)
+                return;
+        for (size_t i = 0; i < e->n_errors; i++) {
+                free(e->errors[i].file);
+                free(e->errors[i].key);
+                free(e->errors[i].message);
+        }
+        free(e->errors);
+        *e = (HdhaConfigErrors) {};
+}
+
+int conf_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                     const char *fmt, va_list ap) {
+        HdhaConfigError *n, *x;
+
+        if (e->n_errors >= HDHA_CONFIG_ERRORS_MAX) {
+                e->n_dropped++;
+                return 0;
+        }
+
+        n = reallocarray(e->errors, e->n_errors + 1, sizeof(HdhaConfigError));
+        if (!n)
+                return -ENOMEM;
+        e->errors = n;
+        x = &n[e->n_errors];
+        *x = (HdhaConfigError) { .line = line };
+
+        errno = error < 0 ? -error : 0; /* for %m */
+        if (vasprintf(&x->message, fmt, ap) < 0) {
+                x->message = NULL;
+                return -ENOMEM;
+        }
+        x->file = strdup(file);
+        x->key = key ? strdup(key) : NULL;
+        if (!x->file || (key && !x->key)) {
+                free(x->file);
+                free(x->key);
+                free(x->message);
+                return -ENOMEM;
+        }
+        e->n_errors++;
+        return 0;
+}
+
+int conf_errors_add(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                    const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = conf_errors_addv(e, file, line, key, error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int hdha_config_error_format(const HdhaConfigError *e, char **ret) {
+        char lbuf[16] = "";
+        char *s;
+
+        if (!e)
+                return -EINVAL;
+        if (e->line > 0)
+                (void) snprintf(lbuf, sizeof(lbuf), ":%u", e->line);
+        if (asprintf(&s, "%s%s:%s%s%s %s", e->file, lbuf,
+                     e->key ? " " : "", e->key ?: "", e->key ? "=:" : "", e->message) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int hdha_config_errors_print(const HdhaConfigErrors *e, FILE *f) {
+        for (size_t i = 0; i < e->n_errors; i++) {
+                _cleanup_free_ char *s = NULL;
+                int r;
+
+                r = hdha_config_error_format(&e->errors[i], &s);
+                if (r < 0)
+                        return r;
+                fprintf(f, "%s\n", s);
+        }
+        if (e->n_dropped > 0)
+                fprintf(f, "... and %zu more problems\n", e->n_dropped);
+        if (fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return (int) (e->n_errors + e->n_dropped);
+}
+
+/* Reading */
+
+int conf_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        size_t n = 0;
+
+        /* O_NONBLOCK: a FIFO must not hang the daemon. */
+        fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uintmax_t) st.st_size > max)
+                return -EFBIG;
+
+        buf = malloc(max + 2);
+        if (!buf)
+                return -ENOMEM;
+        /* Read up to max + 1 bytes: a file that grew is caught too. */
+        while (n <= max) {
+                ssize_t k = read(fd, buf + n, max + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n > max)
+                return -EFBIG;
+        buf[n] = '\0';
+
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+static char *probe_reader(char *str, int num, void *stream) {
+        *(int *) stream = num;
+        return NULL;
+}
+
+static int probe_handler(void *user, const char *section, const char *name, const char *value) {
+        return 1;
+}
+
+size_t hdha_config_line_max(void) {
+        int num = 0;
+
+        (void) ini_parse_stream(probe_reader, &num, probe_handler, NULL);
+        /* inih needs room for "\r\n\0" after the longest line. */
+        return num > 3 ? (size_t) num - 3 : 0;
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int conf_syntax_error(ConfParser *p, const char *fmt, ...) _printf_(2, 3);
+static int conf_syntax_error(ConfParser *p, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = conf_errors_addv(p->errors, p->path, p->line, NULL, 0, fmt, ap);
+        va_end(ap);
+        if (r < 0 && p->r >= 0)
+                p->r = r;
+        return r;
+}
+
+/* Hands inih one cleaned line per physical line, see the top of this file. */
+static char *conf_reader(char *buf, int num, void *stream) {
+        ConfParser *p = stream;
+        const char *line, *eol, *c;
+        size_t len, line_max = num > 3 ? (size_t) num - 3 : 0;
+
+        if (p->pos >= p->end || num < 4) /* inih's buffer is INI_MAX_LINE, 200 by default */
+                return NULL;
+
+        line = p->pos;
+        eol = memchr(line, '\n', (size_t) (p->end - line));
+        len = eol ? (size_t) (eol - line) : (size_t) (p->end - line);
+        p->pos = eol ? eol + 1 : p->end;
+        p->line++;
+
+        if (p->line == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+                line += 3;
+                len -= 3;
+        }
+        if (memchr(line, '\0', len)) {
+                (void) conf_syntax_error(p, "Line contains a NUL byte");
+                goto blank;
+        }
+        while (len > 0 && is_blank(*line))
+                line++, len--;
+        if (len == 0 || *line == '#' || *line == ';')
+                goto blank;
+        /* Inline comment: '#' or ';' after a blank. */
+        for (c = line + 1; c < line + len; c++)
+                if ((*c == '#' || *c == ';') && is_blank(c[-1])) {
+                        len = (size_t) (c - line);
+                        break;
+                }
+        while (len > 0 && is_blank(line[len - 1]))
+                len--;
+
+        if (len > line_max) {
+                (void) conf_syntax_error(p, "Line too long, at most %zu characters", line_max);
+                goto blank;
+        }
+
+        if (line[0] == '[') {
+                if (line[len - 1] != ']' || len < 3) {
+                        (void) conf_syntax_error(p, "Expected [Section], Key=value or a comment");
+                        goto blank;
+                }
+                p->section_ok = len - 2 == strlen(p->section) && memcmp(line + 1, p->section, len - 2) == 0;
+                if (!p->section_ok)
+                        (void) conf_syntax_error(p, "Unknown section [%.*s]", (int) (len - 2), line + 1);
+        } else {
+                const char *eq = memchr(line, '=', len), *colon = memchr(line, ':', len);
+
+                /* inih splits at the first '=' or ':'; accept '=' only. */
+                if (!eq || eq == line || (colon && colon < eq)) {
+                        (void) conf_syntax_error(p, "Expected [Section], Key=value or a comment");
+                        goto blank;
+                }
+        }
+
+        memcpy(buf, line, len);
+        buf[len] = '\n';
+        buf[len + 1] = '\0';
+        return buf;
+
+blank:
+        buf[0] = '\n';
+        buf[1] = '\0';
+        return buf;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value) {
+        ConfParser *p = user;
+        const ConfKey *k = NULL;
+        int r;
+
+        if (p->r < 0)
+                return 0;
+
+        if (!section || !*section) {
+                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
+                                    "Key outside of section [%s]", p->section);
+                goto finish;
+        }
+        if (!p->section_ok)
+                return 1; /* reported at the section line */
+
+        for (size_t i = 0; i < p->n_keys; i++)
+                if (streq(name, p->keys[i].name)) {
+                        k = &p->keys[i];
+                        break;
+                }
+        if (!k) {
+                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
+                                    "Unknown key in section [%s]", p->section);
+                goto finish;
+        }
+
+        if (p->seen[k - p->keys] > 0 && !k->repeatable) {
+                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
+                                    "Duplicate key, first set on line %u", p->seen[k - p->keys]);
+                goto finish;
+        }
+        if (p->seen[k - p->keys] == 0)
+                p->seen[k - p->keys] = p->line;
+
+        r = k->parse(p, k, value, (uint8_t *) p->target + k->offset);
+
+finish:
+        if (r < 0)
+                p->r = r;
+        return r < 0 ? 0 : 1;
+}
+
+int conf_parse_buffer(ConfParser *p, const char *buf, size_t size) {
+        int r;
+
+        p->pos = buf;
+        p->end = buf + size;
+        p->line = 0;
+        p->section_ok = false;
+        p->r = 0;
+
+        r = ini_parse_stream(conf_reader, p, conf_handler, p);
+        if (p->r < 0)
+                return p->r;
+        if (r == -2)
+                return -ENOMEM;
+        if (r > 0) /* should not happen: the reader hands inih valid lines */
+                return conf_errors_add(p->errors, p->path, (unsigned) r, NULL, 0, "Syntax error");
+        if (r < 0)
+                return -EIO;
+        return 0;
+}
+
+int conf_error(ConfParser *p, const char *key, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = conf_errors_addv(p->errors, p->path, p->line, key, 0, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int conf_parse_absolute_path(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+        char **s = data;
+        char *v;
+
+        if (!*value)
+                return 0;
+        if (value[0] != '/')
+                return conf_error(p, k->name, "Path '%s' is not absolute", value);
+        if (strlen(value) >= PATH_MAX)
+                return conf_error(p, k->name, "Path is too long");
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < ' ' || *c == 0x7f)
+                        return conf_error(p, k->name, "Path contains control characters");
+
+        v = strdup(value);
+        if (!v)
+                return -ENOMEM;
+        free(*s);
+        *s = v;
+        return 0;
+}

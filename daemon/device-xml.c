@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "device-xml.h"
+#include "macro.h"
+
+/* No network, no error output on stderr: problems are returned. Entities
+ * are not substituted (no XML_PARSE_NOENT). */
+#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+static void xml_free_docp(xmlDocPtr *p) {
+        if (*p)
+                xmlFreeDoc(*p);
+}
+
+static void xml_free_parser_ctxtp(xmlParserCtxtPtr *p) {
+        if (*p)
+                xmlFreeParserCtxt(*p);
+}
+
+static void xml_buffer_freep(xmlBufferPtr *p) {
+        if (*p)
+                xmlBufferFree(*p);
+}
+
+static bool alias_char_ok(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-';
+}
+
+bool hdha_device_alias_is_valid(const char *alias) {
+        if (!alias || strncmp(alias, "ua-", 3) != 0 || alias[3] == '\0')
+                return false;
+        for (const char *c = alias + 3; *c; c++)
+                if (!alias_char_ok(*c))
+                        return false;
+        return true;
+}
+
+int hdha_device_alias(const char *group, char **ret) {
+        char *a;
+
+        if (!group || !*group)
+                return -EINVAL;
+
+        if (asprintf(&a, HDHA_DEVICE_ALIAS_PREFIX "%s", group) < 0)
+                return -ENOMEM;
+        for (char *c = a + strlen(HDHA_DEVICE_ALIAS_PREFIX); *c; c++)
+                if (!alias_char_ok(*c))
+                        *c = '_';
+
+        *ret = a;
+        return 0;
+}
+
+int hdha_device_xml_pci(const HdhaPciAddress *a, bool managed, const char *alias, char **ret) {
+        char *x;
+
+        if (!a || !hdha_device_alias_is_valid(alias))
+                return -EINVAL;
+
+        if (asprintf(&x,
+                     "<hostdev mode='subsystem' type='pci' managed='%s'>"
+                     "<source><address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>"
+                     "<alias name='%s'/>"
+                     "</hostdev>",
+                     managed ? "yes" : "no",
+                     (unsigned) a->domain, (unsigned) a->bus, (unsigned) a->slot, (unsigned) a->function,
+                     alias) < 0)
+                return -ENOMEM;
+
+        *ret = x;
+        return 0;
+}
+
+typedef struct FirstError {
+        int line;
+        int code;
+        char *message;
+} FirstError;
+
+/* libxml2 goes on after the first error and its "last error" is often a
+ * consequence ("Premature end of data"): keep the first one. */
+static void first_error_handler(void *userdata, xmlErrorPtr error) {
+        xmlParserCtxtPtr ctxt = userdata;
+        FirstError *f = ctxt ? ctxt->_private : NULL;
+
+        if (!f || !error || f->code != 0)
+                return;
+        f->code = error->code ?: -1;
+        f->line = error->line;
+        f->message = error->message ? strdup(error->message) : NULL;
+}
+
+static int xml_parse(const char *xml, size_t size, const char *url, xmlDocPtr *ret, char **ret_message) {
+        _cleanup_(xml_free_parser_ctxtp) xmlParserCtxtPtr ctxt = NULL;
+        FirstError first = {};
+        _cleanup_free_ char *m = NULL;
+        xmlDocPtr doc;
+
+        if (size > INT32_MAX)
+                return -EFBIG;
+
+        ctxt = xmlNewParserCtxt();
+        if (!ctxt)
+                return -ENOMEM;
+        ctxt->_private = &first;
+        if (ctxt->sax && ctxt->sax->initialized == XML_SAX2_MAGIC)
+                ctxt->sax->serror = first_error_handler;
+
+        doc = xmlCtxtReadMemory(ctxt, xml, (int) size, url, NULL, XML_OPTIONS);
+        m = first.message;
+        if (doc && ctxt->wellFormed) {
+                *ret = doc;
+                return 0;
+        }
+
+        if (doc)
+                xmlFreeDoc(doc);
+        if (first.code == XML_ERR_NO_MEMORY)
+                return -ENOMEM;
+        if (ret_message) {
+                size_t l = m ? strlen(m) : 0;
+
+                while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
+                        m[--l] = '\0';
+                if (asprintf(ret_message, "line %d: %s", first.line, l > 0 ? m : "not well-formed") < 0)
+                        return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char **ret_message) {
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        const char *problem = NULL;
+        int r;
+
+        if (!xml)
+                return -EINVAL;
+
+        r = xml_parse(xml, size, url, &doc, ret_message);
+        if (r < 0)
+                return r;
+
+        if (doc->intSubset || doc->extSubset)
+                problem = "DOCTYPE is not allowed";
+        else if (!xmlDocGetRootElement(doc))
+                problem = "no root element";
+        if (problem) {
+                if (ret_message) {
+                        char *m = strdup(problem);
+                        if (!m)
+                                return -ENOMEM;
+                        *ret_message = m;
+                }
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static bool node_is_alias(xmlNodePtr n) {
+        return n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST "alias");
+}
+
+int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret) {
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        _cleanup_(xml_buffer_freep) xmlBufferPtr buf = NULL;
+        xmlNodePtr root, found = NULL, next;
+        char *x;
+        int r;
+
+        if (!xml || !hdha_device_alias_is_valid(alias))
+                return -EINVAL;
+
+        r = xml_parse(xml, strlen(xml), "device.xml", &doc, NULL);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!root)
+                return -EINVAL;
+
+        for (xmlNodePtr n = root->children; n; n = next) {
+                next = n->next;
+                if (!node_is_alias(n))
+                        continue;
+                if (!found) {
+                        found = n;
+                        continue;
+                }
+                xmlUnlinkNode(n);
+                xmlFreeNode(n);
+        }
+
+        if (!found) {
+                found = xmlNewChild(root, NULL, BAD_CAST "alias", NULL);
+                if (!found)
+                        return -ENOMEM;
+        }
+        if (!xmlSetProp(found, BAD_CAST "name", BAD_CAST alias))
+                return -ENOMEM;
+
+        buf = xmlBufferCreate();
+        if (!buf)
+                return -ENOMEM;
+        if (xmlNodeDump(buf, doc, root, 0, 0) < 0)
+                return -ENOMEM;
+
+        x = strdup((const char *) xmlBufferContent(buf));
+        if (!x)
+                return -ENOMEM;
+        *ret = x;
+        return 0;
+}
+
+int hdha_device_xml_build(const HdhaGroupConfig *g, char **ret) {
+        _cleanup_free_ char *alias = NULL;
+        int r;
+
+        if (!g)
+                return -EINVAL;
+
+        r = hdha_device_alias(g->name, &alias);
+        if (r < 0)
+                return r;
+
+        switch (g->device_kind) {
+        case HDHA_DEVICE_PCI:
+                return hdha_device_xml_pci(&g->pci, g->managed, alias, ret);
+        case HDHA_DEVICE_XML:
+                return hdha_device_xml_set_alias(g->device_xml, alias, ret);
+        default:
+                return -EINVAL;
+        }
+}
