@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between manager.c (groups, API, events), manager-steps.c (the
+ * state x event table of an operation) and manager-reconcile.c (start-up,
+ * reconnect). */
+
+#include "manager.h"
+
+#define PLAN_MAX 8
+/* While waiting for a release, look again this often: the event may be lost
+ * (libvirtd restarted) and so may the unplug request (guest still booting). */
+#define RELEASE_RETRY_USEC (1000U * 1000U)
+
+typedef enum StepEvent {
+        EV_JOB_DONE,        /* the step's hypervisor job succeeded */
+        EV_JOB_FAILED,      /* ... or failed */
+        EV_REMOVED,         /* DEVICE_REMOVED from the step's domain */
+        EV_REMOVAL_FAILED,  /* DEVICE_REMOVAL_FAILED from the step's domain */
+        EV_RELEASE_TIMEOUT, /* ReleaseTimeoutSec passed */
+        EV_RETRY,           /* time to look again */
+        EV_STOPPED,         /* the step's domain shut off */
+        EV_GONE,            /* inspect: the device is not in the live XML */
+        EV_PRESENT,         /* inspect: it still is */
+        _EV_MAX,
+} StepEvent;
+
+const char *step_event_to_string(StepEvent e);
+
+typedef struct PlanStep {
+        HdhaStep step;
+        char *domain;
+} PlanStep;
+
+typedef struct Group {
+        HdhaManager *manager;
+        char *name;
+        const HdhaGroupConfig *config; /* into manager->config */
+        HdhaTableGroup *table;         /* into manager->table */
+        char *device_xml;
+        char *alias;
+        bool frozen;
+        bool removed; /* left the configuration; freed when idle */
+
+        /* The operation in flight: its remaining steps and who waits. */
+        PlanStep plan[PLAN_MAX];
+        size_t n_plan, i_plan;
+        HdhaOpDoneFn done;
+        void *done_userdata;
+        uint64_t step_id; /* completions of other steps are stale */
+        void *release_timer;
+        void *retry_timer;
+        int error;
+        char *error_message;
+
+        /* Reconciling: inspections still out, and what they found. */
+        bool reconciling;
+        size_t n_inspect_pending;
+        HdhaDomainInfo *infos; /* one per config domain */
+        bool inspect_failed;
+        unsigned n_jobs_out;
+} Group;
+
+struct HdhaManager {
+        HdhaHypervisor *hv;
+        HdhaManagerEnv env;
+        HdhaConfig *config;
+        HdhaTable *table;
+        char *table_path;
+        Group **groups;
+        size_t n_groups;
+        bool connected;
+        void *reconcile_retry_timer;
+};
+
+/* manager.c */
+Group *manager_get_group(HdhaManager *m, const char *name);
+bool group_is_busy(const Group *g);
+int group_commit(Group *g);
+int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
+int group_set_holder(Group *g, const char *domain, const char *event);
+/* slot is &g->release_timer (fires EV_RELEASE_TIMEOUT) or &g->retry_timer
+ * (fires EV_RETRY); a running timer in slot is restarted. */
+void group_timer_start(Group *g, void **slot, uint64_t usec);
+void group_timers_stop(Group *g);
+const char *group_first_standby(const Group *g, const char *except);
+void group_operation_ended(Group *g);
+
+/* manager-steps.c */
+int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
+                          const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata);
+void group_step_event(Group *g, StepEvent ev, int r, const char *message);
+void group_plan_clear(Group *g);
+void group_finish(Group *g, int r, const char *message);
+void group_run_plan(Group *g, const char *event);
+size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
+                PlanStep *plan);
+
+/* manager-reconcile.c */
+void manager_reconcile(HdhaManager *m);
+void group_reconcile(Group *g);

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reconciliation: at start-up and after every reconnect, the live state of
+ * every member is read and the table is brought in line with it. libvirt is
+ * the truth about where the device is; the table is the truth about where
+ * it should be. An operation cut short (daemon crash, lost connection) is
+ * finished when the device already left its source, and rolled back when
+ * the source still holds it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-internal.h"
+
+#define RECONCILE_RETRY_USEC (1000U * 1000U)
+
+typedef struct InspectJob {
+        Group *group;
+        uint64_t id;
+        size_t index;
+} InspectJob;
+
+static bool streq_ptr(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static void reconcile_decide(Group *g);
+
+static void on_reconcile_retry(void *userdata) {
+        HdhaManager *m = userdata;
+
+        m->reconcile_retry_timer = NULL;
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (!m->groups[i]->removed && m->groups[i]->reconciling)
+                        group_reconcile(m->groups[i]);
+}
+
+static void on_inspected(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
+        InspectJob *j = userdata;
+        Group *g = j->group;
+        bool current = j->id == g->step_id && g->reconciling;
+        size_t index = j->index;
+
+        free(j);
+        g->n_jobs_out--;
+        if (!current)
+                return;
+
+        if (r < 0) {
+                log_warning("Group '%s': cannot read the live state of '%s': %s", g->name,
+                            g->config->domains[index], message ?: "unknown error");
+                g->inspect_failed = true;
+        } else
+                g->infos[index] = *info;
+
+        if (--g->n_inspect_pending == 0)
+                reconcile_decide(g);
+}
+
+void group_reconcile(Group *g) {
+        HdhaHypervisor *hv = g->manager->hv;
+
+        group_timers_stop(g);
+        g->reconciling = true;
+        g->inspect_failed = false;
+        g->step_id++;
+        g->n_inspect_pending = g->config->n_domains;
+        memset(g->infos, 0, g->config->n_domains * sizeof(*g->infos));
+
+        for (size_t i = 0; i < g->config->n_domains; i++) {
+                InspectJob *j = malloc(sizeof(*j));
+
+                if (j) {
+                        *j = (InspectJob) { .group = g, .id = g->step_id, .index = i };
+                        g->n_jobs_out++;
+                        if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, j) >= 0)
+                                continue;
+                        g->n_jobs_out--;
+                        free(j);
+                }
+                g->inspect_failed = true;
+                g->n_inspect_pending--;
+        }
+        if (g->n_inspect_pending == 0)
+                reconcile_decide(g);
+}
+
+void manager_reconcile(HdhaManager *m) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (!m->groups[i]->removed)
+                        group_reconcile(m->groups[i]);
+}
+
+static void on_side_job_done(void *userdata, int r, const char *message) {
+        Group *g = userdata;
+
+        g->n_jobs_out--;
+        if (r < 0)
+                log_warning("Group '%s': %s, ignoring.", g->name, message ?: "a side job failed");
+}
+
+/* Quotas are re-applied after every reconciliation: libvirt forgets live
+ * scheduler settings when a domain restarts behind our back. */
+static void reapply_quotas(Group *g) {
+        HdhaHypervisor *hv = g->manager->hv;
+        const HdhaGroupConfig *c = g->config;
+
+        for (size_t i = 0; i < c->n_domains; i++) {
+                const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
+                int64_t quota;
+
+                if (!mem || !IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
+                        continue;
+                quota = mem->role == HDHA_ROLE_ACTIVE ? c->active_vcpu_quota : c->standby_vcpu_quota;
+                g->n_jobs_out++;
+                if (hv->ops->set_vcpu_quota(hv, c->domains[i], quota, c->vcpu_period, on_side_job_done, g) < 0)
+                        g->n_jobs_out--;
+        }
+}
+
+static bool member_running(const Group *g, const char *domain) {
+        for (size_t i = 0; i < g->config->n_domains; i++)
+                if (streq_ptr(g->config->domains[i], domain))
+                        return g->infos[i].running;
+        return false;
+}
+
+static size_t plan_step(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
+        if (n < PLAN_MAX && domain)
+                plan[n++] = (PlanStep) { step, strdup(domain) };
+        return n;
+}
+
+/* A source that is off gets rebuilt before its quota is lowered. */
+static size_t plan_source_back(const Group *g, PlanStep *plan, size_t n, const char *source) {
+        if (!member_running(g, source))
+                n = plan_step(plan, n, HDHA_STEP_REBUILDING, source);
+        return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
+}
+
+/* What is left of the interrupted operation, given where the device is. */
+static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan, bool *ret_rolled_back,
+                             bool *ret_follows) {
+        const char *s = g->table->op_source, *t = g->table->op_target;
+        size_t n = 0;
+
+        *ret_rolled_back = *ret_follows = false;
+        switch (g->table->operation) {
+        case HDHA_OPERATION_SWITCH:
+                if (holder && streq_ptr(holder, t))
+                        return s ? plan_source_back(g, plan, n, s) : 0;
+                if (holder && streq_ptr(holder, s)) {
+                        *ret_rolled_back = true;
+                        return 0;
+                }
+                if (holder) {
+                        *ret_follows = true;
+                        return 0;
+                }
+                if (!member_running(g, t)) {
+                        *ret_follows = true;
+                        return 0;
+                }
+                n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
+                n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
+                return s ? plan_source_back(g, plan, n, s) : n;
+        case HDHA_OPERATION_FAILOVER:
+                if (holder && streq_ptr(holder, t))
+                        return plan_source_back(g, plan, n, s);
+                if (holder && !streq_ptr(holder, s)) {
+                        *ret_follows = true;
+                        return 0;
+                }
+                n = plan_step(plan, n, HDHA_STEP_DEACTIVATING, s);
+                if (t && member_running(g, t)) {
+                        n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
+                        n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
+                }
+                n = plan_step(plan, n, HDHA_STEP_REBUILDING, s);
+                return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, s);
+        case HDHA_OPERATION_RELEASE:
+                if (holder && streq_ptr(holder, s)) {
+                        *ret_rolled_back = true;
+                        return 0;
+                }
+                if (holder) {
+                        *ret_follows = true;
+                        return 0;
+                }
+                return plan_source_back(g, plan, n, s);
+        case HDHA_OPERATION_DEACTIVATE:
+                return member_running(g, s) ? plan_step(plan, n, HDHA_STEP_DEACTIVATING, s) : 0;
+        case HDHA_OPERATION_ACTIVATE:
+        case HDHA_OPERATION_REBUILD:
+                if (!member_running(g, t))
+                        n = plan_step(plan, n,
+                                      g->table->operation == HDHA_OPERATION_ACTIVATE ? HDHA_STEP_STARTING
+                                                                                     : HDHA_STEP_REBUILDING,
+                                      t);
+                return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, t);
+        default:
+                return 0;
+        }
+}
+
+/* Keeps one holder when the device is found on several domains (only an
+ * emulated stand-in allows that): the table's holder if it is one of them. */
+static const char *resolve_holders(Group *g) {
+        const HdhaGroupConfig *c = g->config;
+        const char *keep = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_domains; i++)
+                if (g->infos[i].running && g->infos[i].has_device) {
+                        n++;
+                        if (!keep || streq_ptr(c->domains[i], g->table->active) ||
+                            (streq_ptr(c->domains[i], g->table->op_target) && !streq_ptr(keep, g->table->active)))
+                                keep = c->domains[i];
+                }
+        if (n <= 1)
+                return keep;
+
+        for (size_t i = 0; i < c->n_domains; i++) {
+                HdhaHypervisor *hv = g->manager->hv;
+
+                if (!g->infos[i].running || !g->infos[i].has_device || streq_ptr(c->domains[i], keep))
+                        continue;
+                log_error("Group '%s': the device is on '%s' and '%s' at once; deactivating '%s'.", g->name, keep,
+                          c->domains[i], c->domains[i]);
+                g->infos[i].running = g->infos[i].has_device = false;
+                g->n_jobs_out++;
+                if (hv->ops->destroy(hv, c->domains[i], on_side_job_done, g) < 0)
+                        g->n_jobs_out--;
+        }
+        return keep;
+}
+
+static void reconcile_roles(Group *g, const char *holder) {
+        const HdhaGroupConfig *c = g->config;
+
+        (void) group_set_holder(g, holder, "reconciled");
+        for (size_t i = 0; i < c->n_domains; i++) {
+                const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
+                HdhaRole role;
+
+                if (!mem || streq_ptr(c->domains[i], holder))
+                        continue;
+                if (mem->role == HDHA_ROLE_FAILED)
+                        continue; /* stays failed until rebuilt */
+                role = g->infos[i].running ? HDHA_ROLE_STANDBY : HDHA_ROLE_DEACTIVATED;
+                (void) group_set_role(g, c->domains[i], role, "reconciled");
+        }
+}
+
+static void reconcile_decide(Group *g) {
+        HdhaManager *m = g->manager;
+        PlanStep plan[PLAN_MAX];
+        bool rolled_back, follows;
+        const char *holder;
+        size_t n;
+
+        if (g->inspect_failed) {
+                if (m->connected && !m->reconcile_retry_timer)
+                        (void) m->env.timer_start(m->env.userdata, RECONCILE_RETRY_USEC, on_reconcile_retry, m,
+                                                  &m->reconcile_retry_timer);
+                return; /* stays busy until it succeeds */
+        }
+
+        holder = resolve_holders(g);
+        n = plan_remaining(g, holder, plan, &rolled_back, &follows);
+
+        if (!streq_ptr(holder, g->table->active) && !rolled_back && n == 0)
+                log_warning("Group '%s': the table gives the device to %s%s%s but libvirt shows it on %s%s%s; "
+                            "the table follows libvirt.",
+                            g->name, g->table->active ? "'" : "", g->table->active ?: "no domain",
+                            g->table->active ? "'" : "", holder ? "'" : "", holder ?: "no domain",
+                            holder ? "'" : "");
+        reconcile_roles(g, holder);
+        g->reconciling = false;
+
+        if (n > 0) {
+                log_notice("Group '%s': finishing the interrupted %s.", g->name,
+                           hdha_operation_to_string(g->table->operation));
+                group_plan_clear(g);
+                memcpy(g->plan, plan, n * sizeof(*plan));
+                g->n_plan = n;
+                group_run_plan(g, "reconciled");
+        } else if (g->table->operation != HDHA_OPERATION_NONE) {
+                if (rolled_back)
+                        group_finish(g, -ECANCELED, "interrupted before the device was released; rolled back");
+                else if (follows)
+                        group_finish(g, -ECANCELED, "interrupted; the device is elsewhere, the table follows libvirt");
+                else
+                        group_finish(g, 0, NULL);
+                reapply_quotas(g);
+        } else {
+                reapply_quotas(g);
+                group_operation_ended(g);
+        }
+
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (!m->groups[i]->removed && m->groups[i]->reconciling)
+                        return;
+        if (m->env.reconciled)
+                m->env.reconciled(m->env.userdata);
+}

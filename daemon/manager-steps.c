@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* An operation as a plan of steps, driven by a state x event table.
+ *
+ * Each step names one domain and issues one hypervisor job on entry; the
+ * job's completion and the hypervisor's events for that domain are the
+ * events of the table. The device is attached to the target only after the
+ * source is confirmed to have let go: DEVICE_REMOVED, the live XML without
+ * it, or the source shut off. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-internal.h"
+#include "string-table.h"
+
+static const char *const step_event_table[_EV_MAX] = {
+        [EV_JOB_DONE] = "job-done",
+        [EV_JOB_FAILED] = "job-failed",
+        [EV_REMOVED] = "device-removed",
+        [EV_REMOVAL_FAILED] = "device-removal-failed",
+        [EV_RELEASE_TIMEOUT] = "release-timeout",
+        [EV_RETRY] = "retry",
+        [EV_STOPPED] = "stopped",
+        [EV_GONE] = "device-gone",
+        [EV_PRESENT] = "device-present",
+};
+
+const char *step_event_to_string(StepEvent e) {
+        return e >= 0 && e < _EV_MAX ? step_event_table[e] : "?";
+}
+
+typedef struct Job {
+        Group *group;
+        uint64_t step_id;
+} Job;
+
+static const char *step_domain(const Group *g) {
+        return g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
+}
+
+static Job *job_new(Group *g) {
+        Job *j = malloc(sizeof(*j));
+
+        if (!j)
+                return NULL;
+        *j = (Job) { .group = g, .step_id = g->step_id };
+        g->n_jobs_out++;
+        return j;
+}
+
+/* Returns the group if the job belongs to the step in progress, else NULL. */
+static Group *job_take(Job *j) {
+        Group *g = j->group;
+        bool current = j->step_id == g->step_id && !g->reconciling;
+
+        free(j);
+        g->n_jobs_out--;
+        if (!current)
+                return NULL;
+        return g;
+}
+
+static void on_job_done(void *userdata, int r, const char *message) {
+        Group *g = job_take(userdata);
+
+        if (!g)
+                return;
+        if (r < 0 && !g->manager->connected) {
+                /* The reconnect's reconciliation decides what happened. */
+                log_info("Group '%s': step interrupted by the lost connection, waiting to reconnect.", g->name);
+                return;
+        }
+        group_step_event(g, r >= 0 ? EV_JOB_DONE : EV_JOB_FAILED, r, message);
+}
+
+static void on_inspect_done(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
+        Group *g = job_take(userdata);
+
+        if (!g)
+                return;
+        if (r < 0) {
+                if (g->manager->connected)
+                        group_step_event(g, EV_JOB_FAILED, r, message);
+                return;
+        }
+        if (!info->running)
+                group_step_event(g, EV_STOPPED, 0, NULL);
+        else
+                group_step_event(g, info->has_device ? EV_PRESENT : EV_GONE, 0, NULL);
+}
+
+/* Issues the hypervisor job of the current step. */
+static int step_issue_job(Group *g, HdhaStep step) {
+        HdhaHypervisor *hv = g->manager->hv;
+        const char *d = step_domain(g);
+        const HdhaGroupConfig *c = g->config;
+        Job *j = job_new(g);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+
+        switch (step) {
+        case HDHA_STEP_RAISING_QUOTA:
+                r = hv->ops->set_vcpu_quota(hv, d, c->active_vcpu_quota, c->vcpu_period, on_job_done, j);
+                break;
+        case HDHA_STEP_LOWERING_QUOTA:
+                r = hv->ops->set_vcpu_quota(hv, d, c->standby_vcpu_quota, c->vcpu_period, on_job_done, j);
+                break;
+        case HDHA_STEP_DETACHING:
+                r = hv->ops->detach(hv, d, g->device_xml, on_job_done, j);
+                break;
+        case HDHA_STEP_WAITING_RELEASE:
+                r = hv->ops->inspect(hv, d, g->alias, on_inspect_done, j);
+                break;
+        case HDHA_STEP_DEACTIVATING:
+                r = hv->ops->destroy(hv, d, on_job_done, j);
+                break;
+        case HDHA_STEP_ATTACHING:
+                r = hv->ops->attach(hv, d, g->device_xml, on_job_done, j);
+                break;
+        case HDHA_STEP_STARTING:
+        case HDHA_STEP_REBUILDING:
+                r = hv->ops->start(hv, d, on_job_done, j);
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0) {
+                g->n_jobs_out--;
+                free(j);
+        }
+        return r;
+}
+
+/* Moves the table to step (durably, before its action) and starts it. */
+static void step_enter(Group *g, HdhaStep step, const char *event) {
+        HdhaStep old = g->table->step;
+        int r;
+
+        g->step_id++;
+        (void) hdha_table_group_set_step(g->table, step);
+        hdha_log_transition(g->name, step_domain(g), hdha_step_to_string(old), event, hdha_step_to_string(step));
+        r = group_commit(g);
+        if (r < 0)
+                return group_finish(g, r, "cannot write the allocation table");
+
+        if (step == HDHA_STEP_REBUILDING || step == HDHA_STEP_STARTING)
+                (void) group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
+        if (step == HDHA_STEP_DETACHING)
+                group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
+
+        r = step_issue_job(g, step);
+        if (r < 0)
+                group_finish(g, r, "cannot queue the hypervisor job");
+}
+
+/* Runs the plan from its current position; event names what got it here. */
+void group_run_plan(Group *g, const char *event) {
+        while (g->i_plan < g->n_plan) {
+                const PlanStep *p = &g->plan[g->i_plan];
+                const HdhaTableMember *mem = hdha_table_group_get_member(g->table, p->domain);
+
+                /* A domain that is not running gets no quota. */
+                if (p->step == HDHA_STEP_LOWERING_QUOTA && mem &&
+                    (mem->role == HDHA_ROLE_DEACTIVATED || mem->role == HDHA_ROLE_FAILED)) {
+                        g->i_plan++;
+                        continue;
+                }
+                return step_enter(g, p->step, event);
+        }
+
+        hdha_log_transition(g->name, NULL, hdha_step_to_string(g->table->step), event,
+                            hdha_step_to_string(HDHA_STEP_DONE));
+        (void) hdha_table_group_set_step(g->table, HDHA_STEP_DONE);
+        group_finish(g, 0, NULL);
+}
+
+static void advance(Group *g, StepEvent ev) {
+        g->i_plan++;
+        group_run_plan(g, step_event_to_string(ev));
+}
+
+/* --- Actions ------------------------------------------------------------- */
+
+typedef void (*Action)(Group *g, StepEvent ev, int r, const char *message);
+
+static void act_ignore(Group *g, StepEvent ev, int r, const char *message) {
+        log_debug("Group '%s': %s in step %s, nothing to do.", g->name, step_event_to_string(ev),
+                  hdha_step_to_string(g->table->step));
+}
+
+static void act_next(Group *g, StepEvent ev, int r, const char *message) {
+        advance(g, ev);
+}
+
+static void act_abort(Group *g, StepEvent ev, int r, const char *message) {
+        group_finish(g, r < 0 ? r : -EIO, message);
+}
+
+static void act_warn_next(Group *g, StepEvent ev, int r, const char *message) {
+        log_warning("Group '%s': %s on '%s' failed: %s, continuing.", g->name,
+                    hdha_step_to_string(g->table->step), strna(step_domain(g)), message ?: "unknown error");
+        advance(g, ev);
+}
+
+/* The detach request is out (or failed: the device may already be gone):
+ * from now on only the guest's release counts. */
+static void act_wait_release(Group *g, StepEvent ev, int r, const char *message) {
+        if (ev == EV_JOB_FAILED)
+                log_warning("Group '%s': detaching from '%s' failed: %s; checking the live XML.", g->name,
+                            strna(step_domain(g)), message ?: "unknown error");
+        step_enter(g, HDHA_STEP_WAITING_RELEASE, step_event_to_string(ev));
+}
+
+/* Look again, later. */
+static void act_still_held(Group *g, StepEvent ev, int r, const char *message) {
+        group_timer_start(g, &g->retry_timer, RELEASE_RETRY_USEC);
+}
+
+/* Ask again: an unplug sent while the guest was booting is lost. */
+static void act_retry_detach(Group *g, StepEvent ev, int r, const char *message) {
+        HdhaHypervisor *hv = g->manager->hv;
+        Job *j = job_new(g);
+
+        log_info("Group '%s': '%s' still holds the device, asking it again to let go.", g->name,
+                 strna(step_domain(g)));
+        if (!j || hv->ops->detach(hv, step_domain(g), g->device_xml, on_job_done, j) < 0) {
+                if (j) {
+                        g->n_jobs_out--;
+                        free(j);
+                }
+                act_still_held(g, ev, r, message);
+        }
+}
+
+/* After a repeated detach request: has it let go now? */
+static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
+        HdhaHypervisor *hv = g->manager->hv;
+        Job *j = job_new(g);
+
+        if (!j || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, j) < 0) {
+                if (j) {
+                        g->n_jobs_out--;
+                        free(j);
+                }
+                act_still_held(g, ev, r, message);
+        }
+}
+
+/* A source that was stopped during the operation is started again as a
+ * standby before its quota is lowered. */
+static void plan_insert_rebuild(Group *g, const char *source) {
+        for (size_t i = g->i_plan + 1; i < g->n_plan; i++) {
+                char *d;
+
+                if (g->plan[i].step != HDHA_STEP_LOWERING_QUOTA || strcmp(g->plan[i].domain, source) != 0)
+                        continue;
+                if (g->n_plan >= PLAN_MAX || !(d = strdup(source)))
+                        return;
+                memmove(g->plan + i + 1, g->plan + i, (g->n_plan - i) * sizeof(*g->plan));
+                g->plan[i] = (PlanStep) { HDHA_STEP_REBUILDING, d };
+                g->n_plan++;
+                return;
+        }
+}
+
+static void act_released(Group *g, StepEvent ev, int r, const char *message) {
+        const char *s = step_domain(g);
+
+        group_timers_stop(g);
+        (void) group_set_holder(g, NULL, step_event_to_string(ev));
+        (void) group_set_role(g, s, ev == EV_STOPPED ? HDHA_ROLE_DEACTIVATED : HDHA_ROLE_STANDBY,
+                              step_event_to_string(ev));
+        /* A source that shut off by itself is rebuilt like a deactivated one. */
+        if (ev == EV_STOPPED)
+                plan_insert_rebuild(g, s);
+        advance(g, ev);
+}
+
+/* The source did not let go in time (or refused): stop it, then rebuild it
+ * as a standby once the target holds the device. */
+static void act_deactivate_source(Group *g, StepEvent ev, int r, const char *message) {
+        const char *s = step_domain(g);
+
+        log_warning("Group '%s': '%s' did not release the device (%s), deactivating it.", g->name, strna(s),
+                    step_event_to_string(ev));
+        group_timers_stop(g);
+        g->plan[g->i_plan].step = HDHA_STEP_DEACTIVATING;
+        plan_insert_rebuild(g, s);
+        step_enter(g, HDHA_STEP_DEACTIVATING, step_event_to_string(ev));
+}
+
+static void act_deactivated(Group *g, StepEvent ev, int r, const char *message) {
+        const char *d = step_domain(g);
+
+        if (g->table->active && strcmp(g->table->active, d) == 0)
+                (void) group_set_holder(g, NULL, "deactivated");
+        (void) group_set_role(g, d, HDHA_ROLE_DEACTIVATED, "deactivated");
+        advance(g, ev);
+}
+
+static void act_attached(Group *g, StepEvent ev, int r, const char *message) {
+        (void) group_set_holder(g, step_domain(g), "attached");
+        advance(g, ev);
+}
+
+static void act_started(Group *g, StepEvent ev, int r, const char *message) {
+        (void) group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
+        advance(g, ev);
+}
+
+static void act_start_failed(Group *g, StepEvent ev, int r, const char *message) {
+        (void) group_set_role(g, step_domain(g), HDHA_ROLE_FAILED, "start-failed");
+        act_abort(g, ev, r, message);
+}
+
+/* The state x event table. A pair without an action is unexpected: it is
+ * logged and ignored. */
+static const Action step_actions[_HDHA_STEP_MAX][_EV_MAX] = {
+        [HDHA_STEP_RAISING_QUOTA] = {
+                [EV_JOB_DONE] = act_next,
+                [EV_JOB_FAILED] = act_abort,
+        },
+        [HDHA_STEP_DETACHING] = {
+                [EV_JOB_DONE] = act_wait_release,
+                [EV_JOB_FAILED] = act_wait_release,
+                [EV_REMOVED] = act_released,
+                [EV_STOPPED] = act_released,
+                [EV_REMOVAL_FAILED] = act_deactivate_source,
+                [EV_RELEASE_TIMEOUT] = act_deactivate_source,
+        },
+        [HDHA_STEP_WAITING_RELEASE] = {
+                [EV_JOB_DONE] = act_inspect,
+                [EV_JOB_FAILED] = act_inspect,
+                [EV_REMOVED] = act_released,
+                [EV_GONE] = act_released,
+                [EV_STOPPED] = act_released,
+                [EV_PRESENT] = act_still_held,
+                [EV_RETRY] = act_retry_detach,
+                [EV_REMOVAL_FAILED] = act_deactivate_source,
+                [EV_RELEASE_TIMEOUT] = act_deactivate_source,
+        },
+        [HDHA_STEP_DEACTIVATING] = {
+                [EV_JOB_DONE] = act_deactivated,
+                [EV_JOB_FAILED] = act_abort,
+                [EV_STOPPED] = act_ignore,
+                [EV_REMOVED] = act_ignore,
+        },
+        [HDHA_STEP_ATTACHING] = {
+                [EV_JOB_DONE] = act_attached,
+                [EV_JOB_FAILED] = act_abort,
+                [EV_STOPPED] = act_ignore,
+        },
+        [HDHA_STEP_STARTING] = {
+                [EV_JOB_DONE] = act_started,
+                [EV_JOB_FAILED] = act_start_failed,
+        },
+        [HDHA_STEP_REBUILDING] = {
+                [EV_JOB_DONE] = act_started,
+                [EV_JOB_FAILED] = act_start_failed,
+        },
+        [HDHA_STEP_LOWERING_QUOTA] = {
+                [EV_JOB_DONE] = act_next,
+                [EV_JOB_FAILED] = act_warn_next,
+                [EV_STOPPED] = act_ignore,
+        },
+};
+
+void group_step_event(Group *g, StepEvent ev, int r, const char *message) {
+        HdhaStep step = g->table->step;
+        Action a;
+
+        if (g->table->operation == HDHA_OPERATION_NONE || g->i_plan >= g->n_plan)
+                return;
+
+        a = step >= 0 && step < _HDHA_STEP_MAX ? step_actions[step][ev] : NULL;
+        if (!a) {
+                log_info("Group '%s': unexpected %s in step %s, ignoring.", g->name, step_event_to_string(ev),
+                         hdha_step_to_string(step));
+                return;
+        }
+        a(g, ev, r, message);
+}
+
+/* --- Plans --------------------------------------------------------------- */
+
+static size_t plan_add(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
+        if (n < PLAN_MAX && domain)
+                plan[n++] = (PlanStep) { step, strdup(domain) };
+        return n;
+}
+
+/* The steps of op, per DESIGN.md. source/target as for the table. */
+size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
+                PlanStep *plan) {
+        size_t n = 0;
+
+        switch (op) {
+        case HDHA_OPERATION_SWITCH:
+                n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
+                if (source) {
+                        n = plan_add(plan, n, force ? HDHA_STEP_DEACTIVATING : HDHA_STEP_DETACHING, source);
+                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
+                        if (force)
+                                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
+                        n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
+                } else
+                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
+                break;
+        case HDHA_OPERATION_FAILOVER:
+                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
+                if (target) {
+                        n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
+                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
+                }
+                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
+                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
+                break;
+        case HDHA_OPERATION_RELEASE:
+                n = plan_add(plan, n, HDHA_STEP_DETACHING, source);
+                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
+                break;
+        case HDHA_OPERATION_DEACTIVATE:
+                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
+                break;
+        case HDHA_OPERATION_ACTIVATE:
+                /* Starting a running domain is a no-op; the role may lag. */
+                n = plan_add(plan, n, HDHA_STEP_STARTING, target);
+                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
+                break;
+        case HDHA_OPERATION_REBUILD:
+                /* Destroying a shut-off domain is a no-op. */
+                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, target);
+                n = plan_add(plan, n, HDHA_STEP_REBUILDING, target);
+                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
+                break;
+        default:
+                break;
+        }
+        return n;
+}
+
+void group_plan_clear(Group *g) {
+        for (size_t i = 0; i < g->n_plan; i++)
+                free(g->plan[i].domain);
+        g->n_plan = g->i_plan = 0;
+}
+
+int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
+                          const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
+        int r;
+
+        r = hdha_table_group_set_operation(g->table, op, HDHA_STEP_NONE, source, target);
+        if (r < 0) {
+                for (size_t i = 0; i < n_plan; i++)
+                        free(plan[i].domain);
+                return r;
+        }
+        log_info("Group '%s': %s started (source '%s', target '%s').", g->name, hdha_operation_to_string(op),
+                 source ?: "-", target ?: "-");
+
+        group_plan_clear(g);
+        memcpy(g->plan, plan, n_plan * sizeof(*plan));
+        g->n_plan = n_plan;
+        g->done = done;
+        g->done_userdata = userdata;
+        g->error = 0;
+        g->error_message = mfree(g->error_message);
+        group_run_plan(g, "start");
+        return 0;
+}
+
+/* Ends the operation in flight: clears it from the table and tells who
+ * waits. */
+void group_finish(Group *g, int r, const char *message) {
+        HdhaOperation op = g->table->operation;
+        HdhaOpDoneFn done = g->done;
+        void *userdata = g->done_userdata;
+
+        group_timers_stop(g);
+        group_plan_clear(g);
+        g->step_id++;
+        g->done = NULL;
+        g->done_userdata = NULL;
+        (void) hdha_table_group_clear_operation(g->table);
+        (void) group_commit(g);
+
+        if (r < 0)
+                log_error_errno(r, "Group '%s': %s failed: %s", g->name, hdha_operation_to_string(op),
+                                message ?: "%m");
+        else
+                log_info("Group '%s': %s finished, device on %s%s%s.", g->name, hdha_operation_to_string(op),
+                         g->table->active ? "'" : "", g->table->active ?: "no domain", g->table->active ? "'" : "");
+        if (done)
+                done(userdata, r, message);
+        group_operation_ended(g);
+}

@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The manager: groups, the operations' entry points, the hypervisor's
+ * events, and the allocation table kept durable. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device-xml.h"
+#include "log.h"
+#include "manager-internal.h"
+
+static bool streq_ptr(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* --- Groups -------------------------------------------------------------- */
+
+static Group *group_free(Group *g) {
+        if (!g)
+                return NULL;
+        group_timers_stop(g);
+        group_plan_clear(g);
+        free(g->name);
+        free(g->device_xml);
+        free(g->alias);
+        free(g->error_message);
+        free(g->infos);
+        free(g);
+        return NULL;
+}
+
+Group *manager_get_group(HdhaManager *m, const char *name) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (!m->groups[i]->removed && strcmp(m->groups[i]->name, name) == 0)
+                        return m->groups[i];
+        return NULL;
+}
+
+bool group_is_busy(const Group *g) {
+        return g->reconciling || g->table->operation != HDHA_OPERATION_NONE;
+}
+
+int group_commit(Group *g) {
+        HdhaManager *m = g->manager;
+        int r;
+
+        r = hdha_table_save(m->table, m->table_path);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the allocation table '%s': %m", m->table_path);
+        if (m->env.group_changed)
+                m->env.group_changed(m->env.userdata, g->name);
+        return r;
+}
+
+int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event) {
+        HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
+        HdhaRole old;
+        int r;
+
+        if (!mem)
+                return -ENOENT;
+        old = mem->role;
+        r = hdha_table_group_set_role(g->table, domain, role);
+        if (r <= 0)
+                return r;
+        hdha_log_transition(g->name, domain, hdha_role_to_string(old), event, hdha_role_to_string(role));
+        return group_commit(g);
+}
+
+/* Makes domain (or nobody) the holder, with the role to go with it. */
+int group_set_holder(Group *g, const char *domain, const char *event) {
+        HdhaManager *m = g->manager;
+        _cleanup_free_ char *old = NULL;
+        int r;
+
+        if (streq_ptr(g->table->active, domain))
+                return domain ? group_set_role(g, domain, HDHA_ROLE_ACTIVE, event) : 0;
+
+        if (g->table->active) {
+                old = strdup(g->table->active);
+                if (!old)
+                        return -ENOMEM;
+        }
+        if (domain)
+                for (size_t i = 0; i < g->table->n_members; i++)
+                        if (g->table->members[i].role == HDHA_ROLE_ACTIVE &&
+                            strcmp(g->table->members[i].domain, domain) != 0)
+                                (void) group_set_role(g, g->table->members[i].domain, HDHA_ROLE_STANDBY, event);
+
+        r = hdha_table_group_set_active(g->table, domain);
+        if (r < 0)
+                return r;
+        if (domain)
+                (void) hdha_table_group_set_role(g->table, domain, HDHA_ROLE_ACTIVE);
+        log_info("Group '%s': device %s%s%s -> %s%s%s (generation %llu, %s).", g->name, old ? "'" : "",
+                 old ?: "unallocated", old ? "'" : "", domain ? "'" : "", domain ?: "unallocated",
+                 domain ? "'" : "", (unsigned long long) g->table->generation, event);
+        r = group_commit(g);
+        if (m->env.connection_changed)
+                m->env.connection_changed(m->env.userdata, g->name, old, domain, g->table->generation);
+        return r;
+}
+
+/* The first standby in the configured order, other than except. */
+const char *group_first_standby(const Group *g, const char *except) {
+        for (size_t i = 0; i < g->config->n_domains; i++) {
+                const char *d = g->config->domains[i];
+                const HdhaTableMember *mem = hdha_table_group_get_member(g->table, d);
+
+                if (mem && mem->role == HDHA_ROLE_STANDBY && !streq_ptr(d, except))
+                        return d;
+        }
+        return NULL;
+}
+
+static void on_release_timeout(void *userdata) {
+        Group *g = userdata;
+
+        g->release_timer = NULL;
+        group_step_event(g, EV_RELEASE_TIMEOUT, 0, NULL);
+}
+
+static void on_retry(void *userdata) {
+        Group *g = userdata;
+
+        g->retry_timer = NULL;
+        group_step_event(g, EV_RETRY, 0, NULL);
+}
+
+void group_timer_start(Group *g, void **slot, uint64_t usec) {
+        const HdhaManagerEnv *env = &g->manager->env;
+        int r;
+
+        if (*slot) {
+                env->timer_stop(env->userdata, *slot);
+                *slot = NULL;
+        }
+        r = env->timer_start(env->userdata, usec, slot == &g->release_timer ? on_release_timeout : on_retry, g,
+                             slot);
+        if (r < 0)
+                log_error_errno(r, "Group '%s': failed to start a timer: %m", g->name);
+}
+
+void group_timers_stop(Group *g) {
+        const HdhaManagerEnv *env = &g->manager->env;
+
+        if (g->release_timer)
+                env->timer_stop(env->userdata, g->release_timer);
+        if (g->retry_timer)
+                env->timer_stop(env->userdata, g->retry_timer);
+        g->release_timer = g->retry_timer = NULL;
+}
+
+static bool group_config_has_domain(const HdhaGroupConfig *c, const char *domain) {
+        for (size_t i = 0; i < c->n_domains; i++)
+                if (strcmp(c->domains[i], domain) == 0)
+                        return true;
+        return false;
+}
+
+/* Points the group at its (new) configuration, and the table's group at
+ * the configured members. */
+static int group_configure(Group *g, const HdhaGroupConfig *c) {
+        _cleanup_free_ char *xml = NULL, *alias = NULL;
+        HdhaTableGroup *t;
+        int r;
+
+        r = hdha_device_xml_build(c, &xml);
+        if (r < 0)
+                return r;
+        r = hdha_device_alias(c->name, &alias);
+        if (r < 0)
+                return r;
+
+        t = hdha_table_get_group(g->manager->table, c->name);
+        if (!t) {
+                r = hdha_table_add_group(g->manager->table, c->name, &t);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c->n_domains; i++)
+                if (!hdha_table_group_get_member(t, c->domains[i])) {
+                        /* Unknown until reconciled with libvirt. */
+                        r = hdha_table_group_add_member(t, c->domains[i], HDHA_ROLE_DEACTIVATED);
+                        if (r < 0)
+                                return r;
+                }
+        for (size_t i = t->n_members; i > 0; i--)
+                if (!group_config_has_domain(c, t->members[i - 1].domain)) {
+                        if (streq_ptr(t->active, t->members[i - 1].domain))
+                                (void) hdha_table_group_set_active(t, NULL);
+                        (void) hdha_table_group_remove_member(t, t->members[i - 1].domain);
+                }
+
+        g->config = c;
+        g->table = t;
+        free(g->device_xml);
+        free(g->alias);
+        g->device_xml = TAKE_PTR(xml);
+        g->alias = TAKE_PTR(alias);
+        free(g->infos);
+        g->infos = calloc(c->n_domains, sizeof(*g->infos));
+        return g->infos ? 0 : -ENOMEM;
+}
+
+static int manager_add_group(HdhaManager *m, const HdhaGroupConfig *c) {
+        Group *g, **a;
+        int r;
+
+        a = realloc(m->groups, (m->n_groups + 1) * sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        m->groups = a;
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->manager = m;
+        g->name = strdup(c->name);
+        if (!g->name) {
+                free(g);
+                return -ENOMEM;
+        }
+        r = group_configure(g, c);
+        if (r < 0) {
+                group_free(g);
+                return r;
+        }
+        m->groups[m->n_groups++] = g;
+        return 0;
+}
+
+/* --- The manager --------------------------------------------------------- */
+
+static void on_hv_event(void *userdata, const HdhaHvEvent *ev);
+
+int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
+                     const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message) {
+        HdhaManager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->hv = hv;
+        m->env = *env;
+        m->table_path = strdup(table_path);
+        if (!m->table_path) {
+                free(m);
+                return -ENOMEM;
+        }
+
+        if (flags & HDHA_MANAGER_REBUILD_TABLE) {
+                log_warning("Rebuilding the allocation table '%s' from libvirt's live state.", table_path);
+                r = hdha_table_new(&m->table);
+        } else {
+                r = hdha_table_load(table_path, &m->table, reterr_message);
+                if (r == HDHA_TABLE_MISSING)
+                        log_info("No allocation table at '%s' yet: nothing is allocated.", table_path);
+        }
+        if (r < 0) {
+                m->config = NULL;
+                hdha_manager_free(m);
+                return r;
+        }
+
+        m->config = config;
+        for (size_t i = 0; i < config->n_groups; i++) {
+                r = manager_add_group(m, &config->groups[i]);
+                if (r < 0) {
+                        m->config = NULL; /* the caller keeps it on failure */
+                        hdha_manager_free(m);
+                        return r;
+                }
+        }
+        /* Groups no longer configured leave the table. */
+        for (size_t i = m->table->n_groups; i > 0; i--)
+                if (!hdha_config_find_group(config, m->table->groups[i - 1]->name))
+                        (void) hdha_table_remove_group(m->table, m->table->groups[i - 1]->name);
+
+        hdha_hypervisor_set_event_handler(hv, on_hv_event, m);
+        *ret = m;
+        return 0;
+}
+
+HdhaManager *hdha_manager_free(HdhaManager *m) {
+        if (!m)
+                return NULL;
+        if (m->reconcile_retry_timer)
+                m->env.timer_stop(m->env.userdata, m->reconcile_retry_timer);
+        for (size_t i = 0; i < m->n_groups; i++)
+                group_free(m->groups[i]);
+        free(m->groups);
+        hdha_table_free(m->table);
+        hdha_config_free(m->config);
+        free(m->table_path);
+        if (m->hv)
+                hdha_hypervisor_set_event_handler(m->hv, NULL, NULL);
+        free(m);
+        return NULL;
+}
+
+const HdhaConfig *hdha_manager_config(const HdhaManager *m) {
+        return m->config;
+}
+
+const HdhaTable *hdha_manager_table(const HdhaManager *m) {
+        return m->table;
+}
+
+bool hdha_manager_is_connected(const HdhaManager *m) {
+        return m->connected;
+}
+
+int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
+        HdhaConfig *old = m->config;
+        int r;
+
+        /* Busy groups finish with the settings they started with. */
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (group_is_busy(m->groups[i]))
+                        return -EBUSY;
+
+        m->config = config;
+        for (size_t i = 0; i < m->n_groups; i++) {
+                Group *g = m->groups[i];
+                const HdhaGroupConfig *c = hdha_config_find_group(config, g->name);
+
+                if (!c) {
+                        log_info("Group '%s' is no longer configured, dropping it.", g->name);
+                        (void) hdha_table_remove_group(m->table, g->name);
+                        g->removed = true;
+                        g->table = NULL;
+                        continue;
+                }
+                r = group_configure(g, c);
+                if (r < 0)
+                        log_error_errno(r, "Group '%s': failed to apply the new configuration: %m", g->name);
+        }
+        for (size_t i = 0; i < config->n_groups; i++)
+                if (!manager_get_group(m, config->groups[i].name)) {
+                        log_info("Group '%s' is new.", config->groups[i].name);
+                        r = manager_add_group(m, &config->groups[i]);
+                        if (r < 0)
+                                log_error_errno(r, "Group '%s': failed to add it: %m", config->groups[i].name);
+                        else if (m->connected)
+                                group_reconcile(m->groups[m->n_groups - 1]);
+                }
+        /* Dropped groups go once nothing of theirs is in flight. */
+        for (size_t i = m->n_groups; i > 0; i--) {
+                Group *g = m->groups[i - 1];
+
+                if (g->removed && g->n_jobs_out == 0) {
+                        group_free(g);
+                        memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
+                        m->n_groups--;
+                }
+        }
+        hdha_config_free(old);
+        (void) hdha_table_save(m->table, m->table_path);
+        return 0;
+}
+
+/* --- Automatic actions (policy auto) -------------------------------------- */
+
+static void group_auto_check(Group *g);
+
+static void on_auto_done(void *userdata, int r, const char *message) {
+        Group *g = userdata;
+
+        /* One action at a time: see whether another is due. */
+        if (r >= 0)
+                group_auto_check(g);
+}
+
+static void group_auto_check(Group *g) {
+        const HdhaTableMember *holder;
+
+        if (g->config->policy != HDHA_POLICY_AUTO || g->frozen || group_is_busy(g) || !g->manager->connected)
+                return;
+
+        holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
+        if (holder && holder->role == HDHA_ROLE_FAILED) {
+                (void) hdha_manager_failover(g->manager, g->name, NULL, on_auto_done, g);
+                return;
+        }
+        for (size_t i = 0; i < g->table->n_members; i++)
+                if (g->table->members[i].role == HDHA_ROLE_FAILED) {
+                        (void) hdha_manager_rebuild(g->manager, g->table->members[i].domain, on_auto_done, g);
+                        return;
+                }
+}
+
+/* --- Events ---------------------------------------------------------------- */
+
+static bool is_failure(HdhaHvEventKind k) {
+        return IN_SET(k, HDHA_HV_EVENT_STOPPED, HDHA_HV_EVENT_CRASHED, HDHA_HV_EVENT_IO_ERROR,
+                      HDHA_HV_EVENT_WATCHDOG, HDHA_HV_EVENT_PANIC);
+}
+
+/* An event for a domain the operation in flight is not acting on. */
+static void group_member_event(Group *g, const HdhaHvEvent *ev) {
+        HdhaManager *m = g->manager;
+        const HdhaTableMember *mem = hdha_table_group_get_member(g->table, ev->domain);
+        const char *evname = hdha_hv_event_to_string(ev->kind);
+        bool involved = streq_ptr(ev->domain, g->table->op_source) || streq_ptr(ev->domain, g->table->op_target);
+
+        if (!mem)
+                return;
+
+        if (is_failure(ev->kind) && IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY)) {
+                (void) group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
+                if (m->env.member_failed)
+                        m->env.member_failed(m->env.userdata, g->name, ev->domain, ev->reason ?: evname);
+                if (!involved)
+                        group_auto_check(g);
+                return;
+        }
+
+        if (ev->kind == HDHA_HV_EVENT_STARTED && !involved &&
+            IN_SET(mem->role, HDHA_ROLE_DEACTIVATED, HDHA_ROLE_FAILED) && !group_is_busy(g)) {
+                /* Started from outside: a standby, throttled like one. */
+                log_notice("Group '%s': '%s' was started outside hostdev-ha, treating it as a standby.", g->name,
+                           ev->domain);
+                (void) group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+                group_reconcile(g);
+                return;
+        }
+
+        if (ev->kind == HDHA_HV_EVENT_DEVICE_REMOVED && streq_ptr(ev->alias, g->alias) &&
+            streq_ptr(ev->domain, g->table->active) && !group_is_busy(g)) {
+                log_warning("Group '%s': the device was removed from '%s' outside hostdev-ha; "
+                            "the table follows libvirt.", g->name, ev->domain);
+                (void) group_set_holder(g, NULL, evname);
+                (void) group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+        }
+}
+
+static void group_domain_event(Group *g, const HdhaHvEvent *ev) {
+        const char *step_domain = g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
+
+        if (g->reconciling)
+                return; /* what it inspects is what counts */
+
+        if (step_domain && streq_ptr(ev->domain, step_domain)) {
+                switch (ev->kind) {
+                case HDHA_HV_EVENT_STOPPED:
+                        return group_step_event(g, EV_STOPPED, 0, ev->reason);
+                case HDHA_HV_EVENT_DEVICE_REMOVED:
+                        if (streq_ptr(ev->alias, g->alias))
+                                group_step_event(g, EV_REMOVED, 0, NULL);
+                        return;
+                case HDHA_HV_EVENT_DEVICE_REMOVAL_FAILED:
+                        if (streq_ptr(ev->alias, g->alias))
+                                group_step_event(g, EV_REMOVAL_FAILED, 0, NULL);
+                        return;
+                case HDHA_HV_EVENT_STARTED:
+                        return;
+                default:
+                        break;
+                }
+        }
+        group_member_event(g, ev);
+}
+
+static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
+        HdhaManager *m = userdata;
+        const HdhaGroupConfig *c;
+        Group *g;
+
+        switch (ev->kind) {
+        case HDHA_HV_EVENT_CONNECTED:
+                log_info("Connected to the hypervisor, reconciling every group.");
+                m->connected = true;
+                return manager_reconcile(m);
+        case HDHA_HV_EVENT_DISCONNECTED:
+                log_warning("Lost the connection to the hypervisor; operations wait for the reconnect.");
+                m->connected = false;
+                return;
+        default:
+                break;
+        }
+
+        if (!ev->domain || !(c = hdha_config_find_domain(m->config, ev->domain)))
+                return;
+        g = manager_get_group(m, c->name);
+        if (!g)
+                return;
+        log_debug("Group '%s': event %s on '%s'%s%s.", g->name, hdha_hv_event_to_string(ev->kind), ev->domain,
+                  ev->reason ? ": " : "", ev->reason ?: "");
+        group_domain_event(g, ev);
+}
+
+/* --- Operations ------------------------------------------------------------ */
+
+/* Finds the group and checks that it can take an operation now. */
+static int group_for_operation(HdhaManager *m, const char *name, bool force, Group **ret) {
+        Group *g;
+
+        if (!name || !hdha_group_name_is_valid(name))
+                return -EINVAL;
+        g = manager_get_group(m, name);
+        if (!g)
+                return -ENOENT;
+        if (group_is_busy(g))
+                return -EBUSY;
+        if (g->frozen && !force)
+                return -EROFS;
+        if (!m->connected)
+                return -EHOSTDOWN;
+        *ret = g;
+        return 0;
+}
+
+/* The group of a domain, checked as above. */
+static int domain_for_operation(HdhaManager *m, const char *domain, Group **ret) {
+        const HdhaGroupConfig *c;
+
+        if (!domain || !hdha_domain_name_is_valid(domain))
+                return -EINVAL;
+        c = hdha_config_find_domain(m->config, domain);
+        if (!c)
+                return -ENXIO;
+        return group_for_operation(m, c->name, false, ret);
+}
+
+static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
+        if (!domain || !hdha_domain_name_is_valid(domain))
+                return -EINVAL;
+        if (hdha_table_group_get_member(g->table, domain))
+                return 0;
+        return hdha_config_find_domain(m->config, domain) ? -EXDEV : -ENXIO;
+}
+
+static int start_planned(Group *g, HdhaOperation op, const char *source, const char *target, bool force,
+                         HdhaOpDoneFn done, void *userdata) {
+        PlanStep plan[PLAN_MAX];
+        size_t n = plan_for(g, op, source, target, force, plan);
+
+        return group_start_operation(g, op, source, target, plan, n, done, userdata);
+}
+
+int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                        void *userdata) {
+        const HdhaTableMember *holder, *target;
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, force, &g);
+        if (r < 0)
+                return r;
+        r = group_member_check(m, g, domain);
+        if (r < 0)
+                return r;
+        if (streq_ptr(g->table->active, domain))
+                return -EALREADY;
+        target = hdha_table_group_get_member(g->table, domain);
+        if (target->role != HDHA_ROLE_STANDBY)
+                return -ESRCH;
+
+        /* Away from a failed holder, a switch is a failover. */
+        holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
+        if (holder && holder->role == HDHA_ROLE_FAILED)
+                return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, domain, force, done, userdata);
+        return start_planned(g, HDHA_OPERATION_SWITCH, g->table->active, domain, force, done, userdata);
+}
+
+int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
+                          void *userdata) {
+        const char *target = domain;
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, false, &g);
+        if (r < 0)
+                return r;
+        if (!g->table->active)
+                return -EALREADY;
+        if (target) {
+                r = group_member_check(m, g, target);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(target, g->table->active))
+                        return -EALREADY;
+        } else {
+                target = group_first_standby(g, g->table->active);
+                if (!target)
+                        log_error("Group '%s': no standby to fail over to; deactivating '%s' all the same.",
+                                  g->name, g->table->active);
+        }
+        return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
+}
+
+int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata) {
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, false, &g);
+        if (r < 0)
+                return r;
+        if (!g->table->active)
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_RELEASE, g->table->active, NULL, false, done, userdata);
+}
+
+int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *mem;
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        mem = hdha_table_group_get_member(g->table, domain);
+        if (IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_ACTIVATE, NULL, domain, false, done, userdata);
+}
+
+int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *mem;
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        mem = hdha_table_group_get_member(g->table, domain);
+        if (mem->role == HDHA_ROLE_DEACTIVATED)
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_DEACTIVATE, domain, NULL, false, done, userdata);
+}
+
+int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        if (streq_ptr(g->table->active, domain))
+                return -EBUSY; /* it holds the device: switch or release first */
+        return start_planned(g, HDHA_OPERATION_REBUILD, NULL, domain, false, done, userdata);
+}
+
+int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
+        Group *g;
+
+        if (!group || !hdha_group_name_is_valid(group))
+                return -EINVAL;
+        g = manager_get_group(m, group);
+        if (!g)
+                return -ENOENT;
+        if (g->frozen == frozen)
+                return 0;
+        g->frozen = frozen;
+        log_info("Group '%s' %s.", g->name, frozen ? "frozen: no automatic action" : "thawed");
+        if (m->env.group_changed)
+                m->env.group_changed(m->env.userdata, g->name);
+        if (!frozen)
+                group_auto_check(g);
+        return 1;
+}
+
+/* Called when an operation ends (manager-steps.c). */
+void group_operation_ended(Group *g) {
+        group_auto_check(g);
+}
+
+/* --- Read access ------------------------------------------------------------ */
+
+size_t hdha_manager_n_groups(const HdhaManager *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_groups; i++)
+                n += !m->groups[i]->removed;
+        return n;
+}
+
+static void group_status(const Group *g, HdhaGroupStatus *ret) {
+        *ret = (HdhaGroupStatus) {
+                .name = g->name,
+                .config = g->config,
+                .table = g->table,
+                .frozen = g->frozen,
+                .busy = group_is_busy(g),
+        };
+}
+
+int hdha_manager_group_status(const HdhaManager *m, size_t i, HdhaGroupStatus *ret) {
+        for (size_t k = 0; k < m->n_groups; k++) {
+                if (m->groups[k]->removed)
+                        continue;
+                if (i-- == 0) {
+                        group_status(m->groups[k], ret);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+int hdha_manager_find_group(const HdhaManager *m, const char *name, HdhaGroupStatus *ret) {
+        Group *g;
+
+        if (!name)
+                return -EINVAL;
+        g = manager_get_group((HdhaManager *) m, name);
+        if (!g)
+                return -ENOENT;
+        group_status(g, ret);
+        return 0;
+}

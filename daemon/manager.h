@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "hypervisor.h"
+#include "table.h"
+
+/* The failover state machine. It owns the allocation table, reaches the
+ * hypervisor only through HdhaHypervisor, and the rest of the world (timers,
+ * bus signals, Pacemaker) only through HdhaManagerEnv, so that the unit tests
+ * drive it with a fake hypervisor and a virtual clock. No libvirt, no sd-bus
+ * here.
+ *
+ * Errors of the operations (also passed to their completions):
+ *   -ENOENT   no such group
+ *   -ENXIO    no such domain (not a member of any group)
+ *   -EXDEV    the domain is not a member of this group
+ *   -EBUSY    the group has an operation in flight (or is reconciling)
+ *   -EROFS    the group is frozen
+ *   -EALREADY nothing to do (e.g. switch to the current holder)
+ *   -EHOSTDOWN no connection to the hypervisor
+ *   -EIO      the hypervisor failed; the message says how
+ *   -EINVAL   invalid argument
+ */
+
+typedef struct HdhaManager HdhaManager;
+
+typedef void (*HdhaOpDoneFn)(void *userdata, int r, const char *message);
+
+typedef struct HdhaManagerEnv {
+        /* A one-shot timer, in microseconds from now. */
+        int (*timer_start)(void *userdata, uint64_t usec, void (*fn)(void *fn_userdata), void *fn_userdata,
+                           void **ret_timer);
+        void (*timer_stop)(void *userdata, void *timer);
+        /* Any property of the group changed (active, generation, operation,
+         * step, roles, frozen). */
+        void (*group_changed)(void *userdata, const char *group);
+        /* The device moved: old and new holder may be NULL. */
+        void (*connection_changed)(void *userdata, const char *group, const char *old_holder,
+                                   const char *new_holder, uint64_t generation);
+        /* A member failed (its role became failed). */
+        void (*member_failed)(void *userdata, const char *group, const char *domain, const char *reason);
+        /* The table was loaded, reconciled and is consistent with libvirt
+         * for every group (after start-up or a reconnect). */
+        void (*reconciled)(void *userdata);
+        void *userdata;
+} HdhaManagerEnv;
+
+/* Start with an empty table, ignoring the file: the first reconciliation
+ * rebuilds it from libvirt's live state (the operator's answer to a corrupt
+ * table). */
+#define HDHA_MANAGER_REBUILD_TABLE (1U << 0)
+
+/* Takes ownership of config on success; table_path is where the allocation
+ * table is kept. Loads the table: a missing one is empty, a corrupt one
+ * fails with -EBADMSG and *reterr_message naming the file. Nothing is
+ * reconciled before the hypervisor reports HDHA_HV_EVENT_CONNECTED. */
+int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
+                     const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message);
+HdhaManager *hdha_manager_free(HdhaManager *m);
+
+/* Swaps in a new configuration (takes ownership on success). Groups that
+ * are busy keep running with their old settings until their operation ends.
+ * Groups that disappeared leave the table; new groups join it. */
+int hdha_manager_reload(HdhaManager *m, HdhaConfig *config);
+const HdhaConfig *hdha_manager_config(const HdhaManager *m);
+const HdhaTable *hdha_manager_table(const HdhaManager *m);
+bool hdha_manager_is_connected(const HdhaManager *m);
+
+/* Operations. Each returns < 0 at once if it cannot start (and then does not
+ * call done), or 0 and calls done exactly once when it finished. */
+int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force,
+                        HdhaOpDoneFn done, void *userdata);
+int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain,
+                          HdhaOpDoneFn done, void *userdata);
+int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata);
+int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
+int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
+int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
+int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen);
+
+/* Read access for the bus. */
+typedef struct HdhaGroupStatus {
+        const char *name;
+        const HdhaGroupConfig *config;
+        const HdhaTableGroup *table;
+        bool frozen;
+        bool busy;
+} HdhaGroupStatus;
+
+size_t hdha_manager_n_groups(const HdhaManager *m);
+int hdha_manager_group_status(const HdhaManager *m, size_t i, HdhaGroupStatus *ret);
+int hdha_manager_find_group(const HdhaManager *m, const char *name, HdhaGroupStatus *ret);

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The failover state machine on a fake hypervisor and a virtual clock.
+ *
+ * Each tests/unit/scenarios/NAME.scenario is a script of commands (events
+ * in); its transcript (hypervisor calls, transitions, signals, results out)
+ * must equal NAME.expected. HDHA_UPDATE_EXPECTED=1 rewrites the expected
+ * files instead; review their diff like code. Besides, every scenario
+ * checks the invariant on every attach: never on two running domains. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fake-hypervisor.h"
+#include "log.h"
+#include "manager.h"
+
+typedef struct Timer {
+        uint64_t deadline;
+        void (*fn)(void *);
+        void *userdata;
+        struct Timer *next;
+} Timer;
+
+typedef struct Run {
+        FILE *out;
+        char dir[256];
+        char table_path[300];
+        HdhaHypervisor *hv;
+        HdhaManager *m;
+        uint64_t now;
+        Timer *timers;
+        unsigned failures;
+} Run;
+
+/* --- The environment: virtual clock, signals into the transcript --------- */
+
+static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Run *run = userdata;
+        Timer *t = calloc(1, sizeof(*t));
+
+        *t = (Timer) { .deadline = run->now + usec, .fn = fn, .userdata = fn_userdata, .next = run->timers };
+        run->timers = t;
+        *ret = t;
+        return 0;
+}
+
+static void env_timer_stop(void *userdata, void *timer) {
+        Run *run = userdata;
+
+        for (Timer **p = &run->timers; *p; p = &(*p)->next)
+                if (*p == timer) {
+                        *p = ((Timer *) timer)->next;
+                        free(timer);
+                        return;
+                }
+}
+
+static void env_connection_changed(void *userdata, const char *group, const char *old, const char *new,
+                                   uint64_t generation) {
+        Run *run = userdata;
+
+        fprintf(run->out, "signal: ConnectionChanged %s %s -> %s\n", group, old ?: "-", new ?: "-");
+}
+
+static void env_member_failed(void *userdata, const char *group, const char *domain, const char *reason) {
+        Run *run = userdata;
+
+        fprintf(run->out, "signal: MemberFailed %s %s (%s)\n", group, domain, reason);
+}
+
+static void env_reconciled(void *userdata) {
+        Run *run = userdata;
+
+        fprintf(run->out, "signal: reconciled\n");
+}
+
+static void log_to_transcript(int level, const char *line, void *userdata) {
+        Run *run = userdata;
+        const char *dir = strstr(line, run->dir);
+
+        fprintf(run->out, "log: %s", level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "");
+        /* The temporary folder's name changes from run to run. */
+        if (dir)
+                fprintf(run->out, "%.*sDIR%s\n", (int) (dir - line), line, dir + strlen(run->dir));
+        else
+                fprintf(run->out, "%s\n", line);
+}
+
+static void advance(Run *run, uint64_t usec) {
+        run->now += usec;
+        for (;;) {
+                Timer *due = NULL;
+
+                for (Timer *t = run->timers; t; t = t->next)
+                        if (t->deadline <= run->now && (!due || t->deadline < due->deadline))
+                                due = t;
+                if (!due)
+                        return;
+                env_timer_stop(run, due); /* unlinks and frees */
+                {
+                        void (*fn)(void *) = due->fn;
+                        void *ud = due->userdata;
+
+                        fprintf(run->out, "clock: timer fired\n");
+                        fn(ud);
+                }
+        }
+}
+
+/* --- Commands -------------------------------------------------------------- */
+
+static void on_done(void *userdata, int r, const char *message) {
+        Run *run = userdata;
+
+        if (r < 0)
+                fprintf(run->out, "result: failed: %s (%s)\n", message ?: "-", strerror(-r));
+        else
+                fprintf(run->out, "result: ok\n");
+}
+
+static void manager_start(Run *run) {
+        HdhaManagerEnv env = {
+                .timer_start = env_timer_start,
+                .timer_stop = env_timer_stop,
+                .connection_changed = env_connection_changed,
+                .member_failed = env_member_failed,
+                .reconciled = env_reconciled,
+                .userdata = run,
+        };
+        HdhaConfigErrors errors = {};
+        HdhaConfig *config = NULL;
+        char *message = NULL;
+        int r;
+
+        r = hdha_config_load(run->dir, &config, &errors);
+        if (r < 0) {
+                fprintf(run->out, "config: failed (%s)\n", strerror(-r));
+                hdha_config_errors_print(&errors, run->out);
+                hdha_config_errors_done(&errors);
+                return;
+        }
+        hdha_config_errors_done(&errors);
+        r = hdha_manager_new(run->hv, &env, config, run->table_path, 0, &run->m, &message);
+        if (r < 0) {
+                fprintf(run->out, "start: failed: %s\n", message ?: strerror(-r));
+                free(message);
+                hdha_config_free(config);
+                return;
+        }
+        fprintf(run->out, "start: ok\n");
+        fake_hv_set_connected(run->hv, true);
+}
+
+static void show(Run *run) {
+        const HdhaTable *t = hdha_manager_table(run->m);
+
+        for (size_t i = 0; i < t->n_groups; i++) {
+                const HdhaTableGroup *g = t->groups[i];
+
+                fprintf(run->out, "table: %s active=%s generation=%llu operation=%s", g->name, g->active ?: "-",
+                        (unsigned long long) g->generation, hdha_operation_to_string(g->operation));
+                for (size_t k = 0; k < g->n_members; k++)
+                        fprintf(run->out, " %s=%s", g->members[k].domain, hdha_role_to_string(g->members[k].role));
+                fputc('\n', run->out);
+        }
+}
+
+static void show_domain(Run *run, const char *name) {
+        FakeDomain *d = fake_hv_domain(run->hv, name);
+
+        fprintf(run->out, "domain: %s %s%s quota=%lld\n", d->name, d->running ? "running" : "off",
+                d->has_device ? " device" : "", d->quota);
+}
+
+/* The device is where the table says, and nowhere else. */
+static void check(Run *run, const char *domains) {
+        const HdhaTable *t = hdha_manager_table(run->m);
+        char buf[256], *save = NULL;
+        unsigned holders = 0;
+        const char *expected = t->n_groups ? t->groups[0]->active : NULL;
+        bool ok = true;
+
+        snprintf(buf, sizeof(buf), "%s", domains);
+        for (char *d = strtok_r(buf, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+                FakeDomain *fd = fake_hv_domain(run->hv, d);
+
+                if (fd->running && fd->has_device) {
+                        holders++;
+                        if (!expected || strcmp(expected, d) != 0)
+                                ok = false;
+                }
+        }
+        if (holders > 1 || (expected && holders != 1) || fake_hv_violations(run->hv) > 0)
+                ok = false;
+        fprintf(run->out, "check: %s\n", ok ? "ok" : "FAILED");
+        if (!ok)
+                run->failures++;
+}
+
+static int op_call(Run *run, const char *verb, char *a, char *b) {
+        if (strcmp(verb, "switch") == 0)
+                return hdha_manager_switch(run->m, a, b, false, on_done, run);
+        if (strcmp(verb, "force-switch") == 0)
+                return hdha_manager_switch(run->m, a, b, true, on_done, run);
+        if (strcmp(verb, "failover") == 0)
+                return hdha_manager_failover(run->m, a, b, on_done, run);
+        if (strcmp(verb, "release") == 0)
+                return hdha_manager_release(run->m, a, on_done, run);
+        if (strcmp(verb, "activate") == 0)
+                return hdha_manager_activate(run->m, a, on_done, run);
+        if (strcmp(verb, "deactivate") == 0)
+                return hdha_manager_deactivate(run->m, a, on_done, run);
+        if (strcmp(verb, "rebuild") == 0)
+                return hdha_manager_rebuild(run->m, a, on_done, run);
+        if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0)
+                return hdha_manager_set_frozen(run->m, a, verb[0] == 'f');
+        return -ENOSYS;
+}
+
+static void write_conf(Run *run, const char *group, const char *line) {
+        char path[400];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/groups.d", run->dir);
+        (void) mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/groups.d/%s.conf", run->dir, group);
+        f = fopen(path, "a");
+        assert_non_null(f);
+        if (ftell(f) == 0)
+                fprintf(f, "[Group]\nDeviceXML=%s/device.xml\n", run->dir);
+        fprintf(f, "%s\n", line);
+        fclose(f);
+}
+
+static void command(Run *run, char *line) {
+        char *argv[8] = {};
+        int argc = 0, r;
+        char *save = NULL, *rest;
+
+        for (char *w = strtok_r(line, " \t\n", &save); w && argc < 8; w = strtok_r(NULL, " \t\n", &save))
+                argv[argc++] = w;
+        if (argc == 0 || argv[0][0] == '#')
+                return;
+        rest = argc > 2 ? argv[2] : NULL;
+
+        if (strcmp(argv[0], "conf") == 0) {
+                char buf[512] = "";
+                for (int i = 2; i < argc; i++)
+                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > 2 ? " " : "", argv[i]);
+                write_conf(run, argv[1], buf);
+                return;
+        }
+
+        fprintf(run->out, "> ");
+        for (int i = 0; i < argc; i++)
+                fprintf(run->out, "%s%s", i ? " " : "", argv[i]);
+        fputc('\n', run->out);
+
+        if (strcmp(argv[0], "domain") == 0) {
+                FakeDomain *d = fake_hv_domain(run->hv, argv[1]);
+                for (int i = 2; i < argc; i++) {
+                        if (strcmp(argv[i], "running") == 0)
+                                d->running = true;
+                        else if (strcmp(argv[i], "device") == 0)
+                                d->has_device = true;
+                        else if (strcmp(argv[i], "holds-on") == 0)
+                                d->release = FAKE_RELEASE_NEVER;
+                        else if (strcmp(argv[i], "loses-unplug") == 0)
+                                d->release = FAKE_RELEASE_LOST_ONCE;
+                        else if (strcmp(argv[i], "refuses") == 0)
+                                d->release = FAKE_RELEASE_REFUSE;
+                }
+        } else if (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "restart") == 0)
+                manager_start(run);
+        else if (strcmp(argv[0], "run") == 0) {
+                if (argc > 1)
+                        for (int n = atoi(argv[1]); n > 0 && fake_hv_run_one(run->hv); n--)
+                                ;
+                else
+                        fake_hv_run(run->hv);
+        } else if (strcmp(argv[0], "advance") == 0)
+                advance(run, (uint64_t) atoi(argv[1]) * 1000000U);
+        else if (strcmp(argv[0], "kill") == 0)
+                fake_hv_kill(run->hv, argv[1]);
+        else if (strcmp(argv[0], "event") == 0)
+                fake_hv_queue_event(run->hv, hdha_hv_event_from_string(argv[1]), argv[2], NULL, argv[1]);
+        else if (strcmp(argv[0], "fail") == 0) {
+                FakeDomain *d = fake_hv_domain(run->hv, argv[2]);
+                char buf[256] = "";
+                for (int i = 3; i < argc; i++)
+                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > 3 ? " " : "", argv[i]);
+                free(d->fail_op);
+                free(d->fail_message);
+                d->fail_op = strdup(argv[1]);
+                d->fail_message = strdup(buf);
+        } else if (strcmp(argv[0], "crash") == 0) {
+                fake_hv_crash_pending(run->hv);
+                run->m = hdha_manager_free(run->m);
+                while (run->timers)
+                        env_timer_stop(run, run->timers);
+        } else if (strcmp(argv[0], "disconnect") == 0)
+                fake_hv_set_connected(run->hv, false);
+        else if (strcmp(argv[0], "connect") == 0)
+                fake_hv_set_connected(run->hv, true);
+        else if (strcmp(argv[0], "reload") == 0) {
+                HdhaConfig *config = NULL;
+                r = hdha_config_load(run->dir, &config, NULL);
+                if (r >= 0)
+                        r = hdha_manager_reload(run->m, config);
+                if (r < 0)
+                        hdha_config_free(config);
+                fprintf(run->out, "reload: %s\n", r < 0 ? strerror(-r) : "ok");
+        } else if (strcmp(argv[0], "show") == 0) {
+                show(run);
+                for (int i = 1; i < argc; i++)
+                        show_domain(run, argv[i]);
+        } else if (strcmp(argv[0], "check") == 0) {
+                char buf[256] = "";
+                for (int i = 1; i < argc; i++)
+                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s ", argv[i]);
+                check(run, buf);
+        } else {
+                r = op_call(run, argv[0], argc > 1 ? argv[1] : NULL, rest);
+                if (r == -ENOSYS)
+                        fail_msg("unknown scenario command '%s'", argv[0]);
+                fprintf(run->out, "call: %s\n", r < 0 ? strerror(-r) : "accepted");
+        }
+}
+
+/* --- Running a scenario file ----------------------------------------------- */
+
+static char *slurp(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t n = 0;
+
+        if (!f)
+                return NULL;
+        if (getdelim(&buf, &n, '\0', f) < 0) {
+                free(buf);
+                buf = strdup("");
+        }
+        fclose(f);
+        return buf;
+}
+
+static void run_scenario(void **state) {
+        const char *path = *state;
+        char *text = NULL, *expected, expected_path[512], line[512];
+        size_t size = 0;
+        unsigned violations;
+        Run run = {};
+        FILE *in;
+
+        snprintf(run.dir, sizeof(run.dir), "/tmp/hdha-test-manager.XXXXXX");
+        assert_non_null(mkdtemp(run.dir));
+        snprintf(run.table_path, sizeof(run.table_path), "%s/table.json", run.dir);
+        snprintf(line, sizeof(line), "%s/device.xml", run.dir);
+        in = fopen(line, "w");
+        fputs("<interface type='user'><model type='e1000e'/></interface>\n", in);
+        fclose(in);
+
+        run.out = open_memstream(&text, &size);
+        run.hv = fake_hv_new(run.out);
+        hdha_log_set_sink(log_to_transcript, &run);
+
+        in = fopen(path, "re");
+        assert_non_null(in);
+        while (fgets(line, sizeof(line), in))
+                command(&run, line);
+        fclose(in);
+
+        violations = fake_hv_violations(run.hv);
+        hdha_manager_free(run.m);
+        hdha_hypervisor_free(run.hv);
+        hdha_log_set_sink(NULL, NULL);
+        while (run.timers)
+                env_timer_stop(&run, run.timers);
+        fclose(run.out);
+
+        snprintf(expected_path, sizeof(expected_path), "%.*s.expected", (int) (strlen(path) - strlen(".scenario")),
+                 path);
+        if (getenv("HDHA_UPDATE_EXPECTED")) {
+                FILE *f = fopen(expected_path, "we");
+                fputs(text, f);
+                fclose(f);
+        }
+        expected = slurp(expected_path);
+        if (!expected)
+                fail_msg("no transcript '%s'", expected_path);
+        if (strcmp(text, expected) != 0) {
+                /* Show the first line where they part. */
+                const char *a = text, *b = expected, *la = text, *lb = expected;
+                unsigned lineno = 1;
+                while (*a && *a == *b) {
+                        if (*a == '\n') {
+                                lineno++;
+                                la = a + 1;
+                                lb = b + 1;
+                        }
+                        a++, b++;
+                }
+                print_error("%s:%u: transcript differs\n", expected_path, lineno);
+                print_error("expected: %.*s\n", (int) strcspn(lb, "\n"), lb);
+                print_error("got:      %.*s\n", (int) strcspn(la, "\n"), la);
+                fail();
+        }
+        assert_int_equal(run.failures, 0);
+        assert_int_equal(violations, 0);
+
+        free(expected);
+        free(text);
+        snprintf(line, sizeof(line), "rm -rf '%s'", run.dir);
+        assert_int_equal(system(line), 0);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) {
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int main(void) {
+        const char *top = getenv("abs_top_srcdir") ?: ".";
+        struct dirent **names = NULL;
+        struct CMUnitTest *tests;
+        char dir[512];
+        size_t n = 0;
+        int count, r;
+
+        snprintf(dir, sizeof(dir), "%s/tests/unit/scenarios", top);
+        count = scandir(dir, &names, NULL, by_name);
+        if (count < 0) {
+                printf("Bail out! cannot read %s\n", dir);
+                return 1;
+        }
+        tests = calloc((size_t) count, sizeof(*tests));
+        for (int i = 0; i < count; i++) {
+                const char *name = names[i]->d_name;
+                size_t len = strlen(name);
+                char *path;
+
+                if (len < 10 || strcmp(name + len - 9, ".scenario") != 0)
+                        continue;
+                if (asprintf(&path, "%s/%s", dir, name) < 0)
+                        return 1;
+                tests[n++] = (struct CMUnitTest) {
+                        .name = strdup(name),
+                        .test_func = run_scenario,
+                        .initial_state = path,
+                };
+        }
+
+        cmocka_set_message_output(CM_OUTPUT_TAP);
+        r = _cmocka_run_group_tests("manager scenarios", tests, n, NULL, NULL);
+        for (size_t i = 0; i < n; i++) {
+                free((char *) tests[i].name);
+                free(tests[i].initial_state);
+        }
+        for (int i = 0; i < count; i++)
+                free(names[i]);
+        free(names);
+        free(tests);
+        return r;
+}
