@@ -99,3 +99,6 @@ size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char
 /* manager-reconcile.c */
 void manager_reconcile(HdhaManager *m);
 void group_reconcile(Group *g);
+/* Every running member gets the quota of its role (after a failed
+ * operation, or a reconciliation). */
+void group_reapply_quotas(Group *g);

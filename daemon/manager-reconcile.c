@@ -100,7 +100,7 @@ static void on_side_job_done(void *userdata, int r, const char *message) {
 
 /* Quotas are re-applied after every reconciliation: libvirt forgets live
  * scheduler settings when a domain restarts behind our back. */
-static void reapply_quotas(Group *g) {
+void group_reapply_quotas(Group *g) {
         HdhaHypervisor *hv = g->manager->hv;
         const HdhaGroupConfig *c = g->config;
 
@@ -291,9 +291,9 @@ static void reconcile_decide(Group *g) {
                         group_finish(g, -ECANCELED, "interrupted; the device is elsewhere, the table follows libvirt");
                 else
                         group_finish(g, 0, NULL);
-                reapply_quotas(g);
+                group_reapply_quotas(g);
         } else {
-                reapply_quotas(g);
+                group_reapply_quotas(g);
                 group_operation_ended(g);
         }
 

@@ -486,9 +486,12 @@ void group_finish(Group *g, int r, const char *message) {
         (void) hdha_table_group_clear_operation(g->table);
         (void) group_commit(g);
 
-        if (r < 0)
+        if (r < 0) {
                 log_error_errno(r, "Group '%s': %s failed: %s", g->name, hdha_operation_to_string(op),
                                 message ?: "%m");
+                /* A target whose quota was raised goes back to its own. */
+                group_reapply_quotas(g);
+        }
         else
                 log_info("Group '%s': %s finished, device on %s%s%s.", g->name, hdha_operation_to_string(op),
                          g->table->active ? "'" : "", g->table->active ?: "no domain", g->table->active ? "'" : "");

@@ -341,8 +341,6 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
                         r = manager_add_group(m, &config->groups[i]);
                         if (r < 0)
                                 log_error_errno(r, "Group '%s': failed to add it: %m", config->groups[i].name);
-                        else if (m->connected)
-                                group_reconcile(m->groups[m->n_groups - 1]);
                 }
         /* Dropped groups go once nothing of theirs is in flight. */
         for (size_t i = m->n_groups; i > 0; i--) {
@@ -356,6 +354,9 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
         }
         hdha_config_free(old);
         (void) hdha_table_save(m->table, m->table_path);
+        /* New members' roles, new groups' holders: ask libvirt. */
+        if (m->connected)
+                manager_reconcile(m);
         return 0;
 }
 

@@ -241,11 +241,11 @@ static void write_conf(Run *run, const char *group, const char *line) {
 }
 
 static void command(Run *run, char *line) {
-        char *argv[8] = {};
+        char *argv[32] = {};
         int argc = 0, r;
         char *save = NULL, *rest;
 
-        for (char *w = strtok_r(line, " \t\n", &save); w && argc < 8; w = strtok_r(NULL, " \t\n", &save))
+        for (char *w = strtok_r(line, " \t\n", &save); w && argc < 32; w = strtok_r(NULL, " \t\n", &save))
                 argv[argc++] = w;
         if (argc == 0 || argv[0][0] == '#')
                 return;
@@ -352,38 +352,63 @@ static char *slurp(const char *path) {
         return buf;
 }
 
+static void run_init(Run *run, FILE *out) {
+        char path[300];
+        FILE *f;
+
+        *run = (Run) {};
+        snprintf(run->dir, sizeof(run->dir), "/tmp/hdha-test-manager.XXXXXX");
+        assert_non_null(mkdtemp(run->dir));
+        snprintf(run->table_path, sizeof(run->table_path), "%s/table.json", run->dir);
+        snprintf(path, sizeof(path), "%s/device.xml", run->dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("<interface type='user'><model type='e1000e'/></interface>\n", f);
+        fclose(f);
+
+        run->out = out;
+        run->hv = fake_hv_new(run->out);
+        hdha_log_set_sink(log_to_transcript, run);
+}
+
+/* Returns the violations of the invariant the fake hypervisor saw. */
+static unsigned run_done(Run *run) {
+        unsigned violations = fake_hv_violations(run->hv);
+        char cmd[300];
+
+        run->m = hdha_manager_free(run->m);
+        run->hv = hdha_hypervisor_free(run->hv);
+        hdha_log_set_sink(NULL, NULL);
+        while (run->timers)
+                env_timer_stop(run, run->timers);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run->dir);
+        assert_int_equal(system(cmd), 0);
+        return violations;
+}
+
+static void run_commands(Run *run, const char *script) {
+        char *copy = strdup(script), *save = NULL;
+
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                command(run, line);
+        free(copy);
+}
+
 static void run_scenario(void **state) {
         const char *path = *state;
         char *text = NULL, *expected, expected_path[512], line[512];
         size_t size = 0;
         unsigned violations;
-        Run run = {};
+        Run run;
         FILE *in;
 
-        snprintf(run.dir, sizeof(run.dir), "/tmp/hdha-test-manager.XXXXXX");
-        assert_non_null(mkdtemp(run.dir));
-        snprintf(run.table_path, sizeof(run.table_path), "%s/table.json", run.dir);
-        snprintf(line, sizeof(line), "%s/device.xml", run.dir);
-        in = fopen(line, "w");
-        fputs("<interface type='user'><model type='e1000e'/></interface>\n", in);
-        fclose(in);
-
-        run.out = open_memstream(&text, &size);
-        run.hv = fake_hv_new(run.out);
-        hdha_log_set_sink(log_to_transcript, &run);
-
+        run_init(&run, open_memstream(&text, &size));
         in = fopen(path, "re");
         assert_non_null(in);
         while (fgets(line, sizeof(line), in))
                 command(&run, line);
         fclose(in);
-
-        violations = fake_hv_violations(run.hv);
-        hdha_manager_free(run.m);
-        hdha_hypervisor_free(run.hv);
-        hdha_log_set_sink(NULL, NULL);
-        while (run.timers)
-                env_timer_stop(&run, run.timers);
+        violations = run_done(&run);
         fclose(run.out);
 
         snprintf(expected_path, sizeof(expected_path), "%.*s.expected", (int) (strlen(path) - strlen(".scenario")),
@@ -415,11 +440,68 @@ static void run_scenario(void **state) {
         }
         assert_int_equal(run.failures, 0);
         assert_int_equal(violations, 0);
-
         free(expected);
         free(text);
-        snprintf(line, sizeof(line), "rm -rf '%s'", run.dir);
-        assert_int_equal(system(line), 0);
+}
+
+/* The daemon killed after each possible number of completed hypervisor
+ * steps of an operation, then started again: the device ends on exactly
+ * the table's holder, one of the two, with no operation left over. */
+static void crash_at_every_step(const char *setup, const char *operation) {
+        for (unsigned n = 0;; n++) {
+                char *text = NULL, cmd[64];
+                size_t size = 0;
+                const HdhaTable *t;
+                bool finished;
+                Run run;
+
+                run_init(&run, open_memstream(&text, &size));
+                run_commands(&run, setup);
+                run_commands(&run, operation);
+                snprintf(cmd, sizeof(cmd), "run %u", n);
+                command(&run, cmd);
+                finished = fake_hv_pending(run.hv) == 0;
+                run_commands(&run, "crash\nrestart\nrun\ncheck vm-a vm-b\nrun");
+
+                t = hdha_manager_table(run.m);
+                fflush(run.out);
+                if (run.failures > 0 || t->groups[0]->operation != HDHA_OPERATION_NONE || !t->groups[0]->active)
+                        print_error("crash after %u steps:\n%s\n", n, text);
+                assert_int_equal(run.failures, 0);
+                assert_int_equal(t->groups[0]->operation, HDHA_OPERATION_NONE);
+                assert_non_null(t->groups[0]->active);
+                assert_int_equal(run_done(&run), 0);
+                fclose(run.out);
+                free(text);
+                if (finished)
+                        break;
+        }
+}
+
+static const char *const setup_two =
+        "conf nic0 Domains=vm-a vm-b\n"
+        "conf nic0 Policy=manual\n"
+        "domain vm-a running device\n"
+        "domain vm-b running\n"
+        "start\n"
+        "run\n";
+
+static void test_crash_during_switch(void **state) {
+        crash_at_every_step(setup_two, "switch nic0 vm-b");
+}
+
+static void test_crash_during_failover(void **state) {
+        crash_at_every_step(setup_two, "kill vm-a\nrun\nfailover nic0");
+}
+
+static void test_crash_during_forced_switch(void **state) {
+        crash_at_every_step(setup_two, "force-switch nic0 vm-b");
+}
+
+static void test_crash_during_timeout(void **state) {
+        crash_at_every_step("conf nic0 Domains=vm-a vm-b\nconf nic0 Policy=manual\nconf nic0 ReleaseTimeoutSec=1\n"
+                            "domain vm-a running device holds-on\ndomain vm-b running\nstart\nrun\n",
+                            "switch nic0 vm-b\nrun\nadvance 1");
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b) {
@@ -440,7 +522,7 @@ int main(void) {
                 printf("Bail out! cannot read %s\n", dir);
                 return 1;
         }
-        tests = calloc((size_t) count, sizeof(*tests));
+        tests = calloc((size_t) count + 4, sizeof(*tests));
         for (int i = 0; i < count; i++) {
                 const char *name = names[i]->d_name;
                 size_t len = strlen(name);
@@ -456,6 +538,15 @@ int main(void) {
                         .initial_state = path,
                 };
         }
+
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a switch"),
+                                           .test_func = test_crash_during_switch };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a failover"),
+                                           .test_func = test_crash_during_failover };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a forced switch"),
+                                           .test_func = test_crash_during_forced_switch };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step after a release timeout"),
+                                           .test_func = test_crash_during_timeout };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);
         r = _cmocka_run_group_tests("manager scenarios", tests, n, NULL, NULL);
