@@ -60,12 +60,19 @@ static Group *job_take(Job *j) {
         return g;
 }
 
+/* A job that failed because the connection broke says nothing about the
+ * domain: the reconnect's reconciliation reads what really happened. The
+ * failure may arrive before the DISCONNECTED event, hence the codes. */
+static bool connection_lost(const Group *g, int r) {
+        return !g->manager->connected || IN_SET(r, -ECONNRESET, -ENOTCONN);
+}
+
 static void on_job_done(void *userdata, int r, const char *message) {
         Group *g = job_take(userdata);
 
         if (!g)
                 return;
-        if (r < 0 && !g->manager->connected) {
+        if (r < 0 && connection_lost(g, r)) {
                 /* The reconnect's reconciliation decides what happened. */
                 log_info("Group '%s': step interrupted by the lost connection, waiting to reconnect.", g->name);
                 return;
@@ -79,7 +86,7 @@ static void on_inspect_done(void *userdata, int r, const char *message, const Hd
         if (!g)
                 return;
         if (r < 0) {
-                if (g->manager->connected)
+                if (!connection_lost(g, r))
                         group_step_event(g, EV_JOB_FAILED, r, message);
                 return;
         }
