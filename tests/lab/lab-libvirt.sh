@@ -273,3 +273,33 @@ lab_console_wait() {
 	lab_console_since "$1" | tail -n 5 >&2
 	return 1
 }
+
+# lab_device_holders [--alias A] DOMAIN...: the running domains whose live
+# XML has the device, space-separated.
+lab_device_holders() {
+	local alias=$LAB_DEVICE_ALIAS d out=
+	if [ "${1:-}" = --alias ]; then
+		alias=$2
+		shift 2
+	fi
+	for d in "$@"; do
+		lab_guest_has_device "$d" "$alias" 2>/dev/null && out="$out $d"
+	done
+	echo "${out# }"
+}
+
+# lab_device_exclusive [--alias A] EXPECTED DOMAIN...: the device is on
+# EXPECTED alone ("" = on none of DOMAIN...); says what it found otherwise.
+lab_device_exclusive() {
+	local opt=() expected h
+	if [ "${1:-}" = --alias ]; then
+		opt=(--alias "$2")
+		shift 2
+	fi
+	expected=$1
+	shift
+	h=$(lab_device_holders "${opt[@]}" "$@")
+	[ "$h" = "$expected" ] && return 0
+	echo "# device on '${h}', expected '${expected}'"
+	return 1
+}
