@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by bus.c (the manager object, calls waiting for an operation,
+ * authorization) and bus-group.c (the group objects). */
+
+#include "bus-util.h"
+#include "bus.h"
+
+/* What a group object's properties were when last sent, to emit only what
+ * changed. */
+typedef struct BusGroupState {
+        char *name;
+        char *device;
+        char *active;
+        char *members; /* "domain=role ..." */
+        uint64_t generation;
+        HdhaOperation operation;
+        HdhaStep step;
+        HdhaPolicy policy;
+        bool frozen;
+        bool busy;
+} BusGroupState;
+
+typedef struct BusCall BusCall;
+
+struct HdhaBus {
+        sd_bus *bus;
+        sd_event_source *exit_source;
+        const char *version; /* PACKAGE_VERSION, for the property */
+        HdhaManager *manager;
+        HdhaBusReloadFn reload;
+        void *reload_userdata;
+        bool admin_gid_set;
+        gid_t admin_gid;
+        bool connected; /* as last sent */
+        BusGroupState *states;
+        size_t n_states;
+        BusCall *calls; /* waiting for their operation to finish */
+};
+
+/* What a changing method does, for its error messages. */
+typedef enum BusOp {
+        BUS_OP_SWITCH,
+        BUS_OP_RELEASE,
+        BUS_OP_ACTIVATE,
+        BUS_OP_DEACTIVATE,
+        BUS_OP_REBUILD,
+        BUS_OP_FREEZE,
+        BUS_OP_THAW,
+} BusOp;
+
+/* bus-operation.c */
+/* uid 0, or a member of AdminGroup=; else AccessDenied. */
+int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error *error);
+/* Validates, authorizes and starts op; replies later (returns 1) or fails
+ * at once (< 0, error set). */
+int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *group, const char *domain,
+                        bool force, sd_bus_error *error);
+int bus_group_name_check(const char *group, sd_bus_error *error);
+/* At shutdown: the calls still waiting get Interrupted (once). */
+void bus_calls_interrupt(HdhaBus *b);
+/* Forgets them; only once the manager is gone. */
+void bus_calls_free(HdhaBus *b);
+
+/* bus-group.c */
+extern const sd_bus_vtable bus_group_vtable[];
+int bus_group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
+                   sd_bus_error *error);
+int bus_group_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *error);
+int bus_group_device(const HdhaGroupConfig *c, char **ret);
+/* Appends a(ss): (domain, role) in the configured order. */
+int bus_append_members(sd_bus_message *reply, const HdhaGroupStatus *s);
+const char *bus_operation_string(HdhaOperation o);
+const char *bus_step_string(HdhaStep s);
+/* Records every group's properties as sent (no emission). */
+int bus_group_states_init(HdhaBus *b);
+void bus_group_states_free(HdhaBus *b);
+void bus_group_emit_changes(HdhaBus *b, const char *group);
+void bus_groups_emit_added_removed(HdhaBus *b);

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The manager object /org/hostdevha/Manager1: its vtable and handlers, and
+ * the connection's life. The group objects are in bus-group.c, the changing
+ * calls (authorization, waiting for the operation) in bus-operation.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-internal.h"
+#include "log.h"
+
+/* --- Manager1 methods ------------------------------------------------------------ */
+
+static int method_list_groups(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        HdhaBus *b = userdata;
+        HdhaGroupStatus s;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(so)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; hdha_manager_group_status(b->manager, i, &s) >= 0; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = hdha_bus_group_path(s.name, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(so)", s.name, path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL;
+        HdhaBus *b = userdata;
+        HdhaGroupStatus s;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_group_name_check(name, error);
+        if (r < 0)
+                return r;
+        if (hdha_manager_find_group(b->manager, name, &s) < 0)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NO_SUCH_GROUP, "No group '%s'", name);
+        r = hdha_bus_group_path(name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
+}
+
+/* GetStatus() -> b connected, a(ssstssa(ss)sbb) groups: name, device, active,
+ * generation, operation, step, members (domain, role), policy, frozen, busy. */
+static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        HdhaBus *b = userdata;
+        HdhaGroupStatus s;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "b", hdha_manager_is_connected(b->manager));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssstssa(ss)sbb)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; hdha_manager_group_status(b->manager, i, &s) >= 0; i++) {
+                _cleanup_free_ char *device = NULL;
+
+                r = bus_group_device(s.config, &device);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(reply, 'r', "ssstssa(ss)sbb");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "ssstss", s.name, device, s.table->active ?: "",
+                                          s.table->generation, bus_operation_string(s.table->operation),
+                                          bus_step_string(s.table->step));
+                if (r < 0)
+                        return r;
+                r = bus_append_members(reply, &s);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "sbb", hdha_policy_to_string(s.config->policy), s.frozen, s.busy);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_switch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *group, *domain;
+        int force, r;
+
+        r = sd_bus_message_read(m, "ssb", &group, &domain, &force);
+        if (r < 0)
+                return r;
+        return bus_start_operation(userdata, m, BUS_OP_SWITCH, group, domain, force, error);
+}
+
+static int method_group_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_error *error) {
+        const char *group;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &group);
+        if (r < 0)
+                return r;
+        return bus_start_operation(userdata, m, op, group, NULL, false, error);
+}
+
+static int method_domain_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_error *error) {
+        const char *domain;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &domain);
+        if (r < 0)
+                return r;
+        return bus_start_operation(userdata, m, op, NULL, domain, false, error);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_group_op(m, userdata, BUS_OP_RELEASE, error);
+}
+
+static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_group_op(m, userdata, BUS_OP_FREEZE, error);
+}
+
+static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_group_op(m, userdata, BUS_OP_THAW, error);
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_domain_op(m, userdata, BUS_OP_ACTIVATE, error);
+}
+
+static int method_deactivate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_domain_op(m, userdata, BUS_OP_DEACTIVATE, error);
+}
+
+static int method_rebuild(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_domain_op(m, userdata, BUS_OP_REBUILD, error);
+}
+
+static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *message = NULL;
+        HdhaBus *b = userdata;
+        uid_t uid;
+        int r;
+
+        r = bus_verify_admin(b, m, &uid, error);
+        if (r < 0)
+                return r;
+        if (!b->reload)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Reloading is not supported here");
+        log_info("Reload asked for over the bus by uid %u.", (unsigned) uid);
+
+        r = b->reload(b->reload_userdata, &message);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY, "Cannot reload while an operation is in flight%s%s",
+                                         message ? ": " : "", message ?: "");
+        if (r < 0)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_BAD_CONFIGURATION,
+                                         "The configuration was not reloaded: %s", message ?: strerror(-r));
+        hdha_bus_groups_changed(b);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* --- Manager1 properties ----------------------------------------------------------- */
+
+static int property_get_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        HdhaBus *b = userdata;
+
+        return sd_bus_message_append(reply, "b", hdha_manager_is_connected(b->manager));
+}
+
+static int property_get_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        HdhaBus *b = userdata;
+        HdhaGroupStatus s;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; hdha_manager_group_status(b->manager, i, &s) >= 0; i++) {
+                _cleanup_free_ char *p = NULL;
+
+                r = hdha_bus_group_path(s.name, &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(HdhaBus, version), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Connected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Groups", "ao", property_get_groups, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_NAMES("ListGroups", NULL, , "a(so)", SD_BUS_PARAM(groups), method_list_groups,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetGroup", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path), method_get_group,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetStatus", NULL, , "ba(ssstssa(ss)sbb)",
+                                 SD_BUS_PARAM(connected) SD_BUS_PARAM(groups), method_get_status,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Switch", "ssb", SD_BUS_PARAM(group) SD_BUS_PARAM(domain) SD_BUS_PARAM(force), NULL, ,
+                                 method_switch, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Release", "s", SD_BUS_PARAM(group), NULL, , method_release,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Activate", "s", SD_BUS_PARAM(domain), NULL, , method_activate,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Deactivate", "s", SD_BUS_PARAM(domain), NULL, , method_deactivate,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Rebuild", "s", SD_BUS_PARAM(domain), NULL, , method_rebuild,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Freeze", "s", SD_BUS_PARAM(group), NULL, , method_freeze,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Thaw", "s", SD_BUS_PARAM(group), NULL, , method_thaw, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("ConnectionChanged", "ssst",
+                                 SD_BUS_PARAM(group) SD_BUS_PARAM(old_holder) SD_BUS_PARAM(new_holder)
+                                         SD_BUS_PARAM(generation), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("MemberFailed", "sss", SD_BUS_PARAM(group) SD_BUS_PARAM(domain) SD_BUS_PARAM(reason),
+                                 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* --- The connection ------------------------------------------------------------------ */
+
+/* The loop is exiting: answer the calls still waiting while the connection
+ * is open (sd-bus flushes and closes it in its own exit source, after this
+ * one). The calls stay known until their operation ends or the bus goes. */
+static int bus_on_exit(sd_event_source *s, void *userdata) {
+        bus_calls_interrupt(userdata);
+        return 0;
+}
+
+int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *userdata, HdhaBus **ret) {
+        _cleanup_(hdha_bus_freep) HdhaBus *b = NULL;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
+        b->reload = reload;
+        b->reload_userdata = userdata;
+        b->version = PACKAGE_VERSION;
+
+        r = hdha_bus_error_register();
+        if (r < 0)
+                return r;
+        r = sd_bus_open_system(&b->bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_description(b->bus, "hostdev-had");
+
+        r = sd_bus_add_object_vtable(b->bus, NULL, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, manager_vtable, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, HDHA_BUS_GROUP_PREFIX, HDHA_BUS_GROUP_INTERFACE,
+                                       bus_group_vtable, bus_group_find, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(b->bus, NULL, HDHA_BUS_GROUP_PREFIX, bus_group_enumerate, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_manager(b->bus, NULL, HDHA_BUS_PATH);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(b->bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = sd_event_add_exit(event, &b->exit_source, bus_on_exit, b);
+        if (r >= 0)
+                r = sd_event_source_set_priority(b->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return r;
+
+        r = bus_group_states_init(b);
+        if (r < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int hdha_bus_request_name(HdhaBus *b) {
+        int r;
+
+        r = sd_bus_request_name(b->bus, HDHA_BUS_NAME, 0);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+HdhaBus *hdha_bus_free(HdhaBus *b) {
+        if (!b)
+                return NULL;
+        bus_calls_interrupt(b);
+        bus_calls_free(b);
+        sd_event_source_disable_unref(b->exit_source);
+        sd_bus_flush_close_unref(b->bus);
+        bus_group_states_free(b);
+        return mfree(b);
+}
+
+sd_bus *hdha_bus_get_bus(HdhaBus *b) {
+        return b->bus;
+}
+
+void hdha_bus_set_manager(HdhaBus *b, HdhaManager *m) {
+        b->manager = m;
+        hdha_bus_groups_changed(b);
+}
+
+void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid) {
+        b->admin_gid_set = set;
+        b->admin_gid = gid;
+}
+
+void hdha_bus_connected_changed(HdhaBus *b) {
+        bool c;
+        int r;
+
+        if (!b || !b->manager)
+                return;
+        c = hdha_manager_is_connected(b->manager);
+        if (c == b->connected)
+                return;
+        b->connected = c;
+        r = sd_bus_emit_properties_changed(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "Connected", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged for Connected, ignoring: %m");
+}
+
+void hdha_bus_group_changed(HdhaBus *b, const char *group) {
+        if (!b || !b->manager)
+                return;
+        hdha_bus_connected_changed(b);
+        bus_group_emit_changes(b, group);
+}
+
+void hdha_bus_groups_changed(HdhaBus *b) {
+        if (!b || !b->manager)
+                return;
+        hdha_bus_connected_changed(b);
+        bus_groups_emit_added_removed(b);
+}
+
+void hdha_bus_connection_changed(HdhaBus *b, const char *group, const char *old_holder, const char *new_holder,
+                                 uint64_t generation) {
+        int r;
+
+        if (!b)
+                return;
+        r = sd_bus_emit_signal(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "ConnectionChanged", "ssst", group,
+                               old_holder ?: "", new_holder ?: "", generation);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit ConnectionChanged for group '%s', ignoring: %m", group);
+}
+
+void hdha_bus_member_failed(HdhaBus *b, const char *group, const char *domain, const char *reason) {
+        int r;
+
+        if (!b)
+                return;
+        r = sd_bus_emit_signal(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "MemberFailed", "sss", group,
+                               domain, reason ?: "");
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit MemberFailed for '%s' of group '%s', ignoring: %m", domain, group);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "manager.h"
+
+/* The D-Bus API of hostdev-had (dbus/org.hostdevha.Manager1.xml): vtables
+ * and handlers only; every decision is the manager's. A handler validates
+ * the names, authorizes the caller (uid 0 or AdminGroup=), starts the
+ * operation, keeps the message and replies when the operation finished.
+ *
+ * Order at shutdown: free the manager before the bus (a call still waiting
+ * then gets the error Interrupted from hdha_bus_free()). */
+
+typedef struct HdhaBus HdhaBus;
+
+/* main's reload: 0, or -errno and a message for the caller (-EBUSY: a group
+ * is busy). */
+typedef int (*HdhaBusReloadFn)(void *userdata, char **ret_message);
+
+/* Connects to the system bus (sd_bus_open_system() honours
+ * DBUS_SYSTEM_BUS_ADDRESS), attaches it to event, adds the objects and the
+ * object manager, but does not request the name yet. These two return
+ * -errno without logging. */
+int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *userdata, HdhaBus **ret);
+/* Requests org.hostdevha.Manager1: -EEXIST if another process has it. */
+int hdha_bus_request_name(HdhaBus *b);
+HdhaBus *hdha_bus_free(HdhaBus *b);
+static inline void hdha_bus_freep(HdhaBus **b) {
+        *b = hdha_bus_free(*b);
+}
+
+sd_bus *hdha_bus_get_bus(HdhaBus *b);
+void hdha_bus_set_manager(HdhaBus *b, HdhaManager *m);
+/* AdminGroup= (set false: root only). */
+void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid);
+
+/* Forwarded from HdhaManagerEnv. */
+/* PropertiesChanged (with values) for the properties of the group object
+ * that changed since the last emission; also Manager1.Connected when the
+ * hypervisor connection changed. */
+void hdha_bus_group_changed(HdhaBus *b, const char *group);
+/* The signal ConnectionChanged; "" for no holder. */
+void hdha_bus_connection_changed(HdhaBus *b, const char *group, const char *old_holder, const char *new_holder,
+                                 uint64_t generation);
+/* The signal MemberFailed. */
+void hdha_bus_member_failed(HdhaBus *b, const char *group, const char *domain, const char *reason);
+/* After a reload: InterfacesAdded/InterfacesRemoved for groups that came
+ * and went, PropertiesChanged for Manager1.Groups and for groups whose
+ * settings (Device, Policy, Members) changed. */
+void hdha_bus_groups_changed(HdhaBus *b);
+/* Emits Manager1.Connected if it differs from the last value sent. */
+void hdha_bus_connected_changed(HdhaBus *b);

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-harness: the daemon's D-Bus API (bus.c) and state machine on the
+ * scripted fake hypervisor of the unit tests, on a real bus, for
+ * tests/lab/test-lab-bus-api.sh. No libvirt.
+ *
+ *   bus-harness --config-dir DIR --table FILE [--tick-msec N]
+ *               [--transcript FILE] [--fail DOMAIN:OP:MESSAGE]...
+ *
+ * Every member domain of every group starts running; the first domain of
+ * the first group holds the device (the fake knows one device, one alias:
+ * other groups start unallocated). The fake hypervisor completes one queued item
+ * (job, inspection or event) per tick (default 100 ms) on the sd-event loop,
+ * so an operation takes several ticks, like a real one takes time.
+ * --fail makes the next OP (attach, detach, destroy, start, quota) on DOMAIN
+ * fail with MESSAGE. The name org.hostdevha.Manager1 is requested after the
+ * first reconciliation. SIGTERM or SIGINT end it (exit 0). SIGHUP reloads. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "../unit/fake-hypervisor.h"
+#include "bus.h"
+#include "conf.h"
+#include "device-xml.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+
+typedef struct Harness {
+        sd_event *event;
+        HdhaHypervisor *hv;
+        HdhaManager *manager;
+        HdhaBus *bus;
+        char *config_dir;
+        uint64_t tick_usec;
+        bool named;
+} Harness;
+
+typedef struct Timer {
+        sd_event_source *source;
+        void (*fn)(void *userdata);
+        void *userdata;
+} Timer;
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Timer *t = userdata;
+        void (*fn)(void *) = t->fn;
+        void *ud = t->userdata;
+
+        /* One-shot: the manager forgets the timer before it acts. */
+        sd_event_source_disable_unref(t->source);
+        free(t);
+        fn(ud);
+        return 0;
+}
+
+static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Harness *h = userdata;
+        Timer *t;
+        int r;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->fn = fn;
+        t->userdata = fn_userdata;
+        r = sd_event_add_time_relative(h->event, &t->source, CLOCK_MONOTONIC, usec, 0, on_timer, t);
+        if (r < 0) {
+                free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+static void env_timer_stop(void *userdata, void *timer) {
+        Timer *t = timer;
+
+        sd_event_source_disable_unref(t->source);
+        free(t);
+}
+
+static void env_group_changed(void *userdata, const char *group) {
+        Harness *h = userdata;
+
+        hdha_bus_group_changed(h->bus, group);
+}
+
+static void env_connection_changed(void *userdata, const char *group, const char *old, const char *new,
+                                   uint64_t generation) {
+        Harness *h = userdata;
+
+        hdha_bus_connection_changed(h->bus, group, old, new, generation);
+}
+
+static void env_member_failed(void *userdata, const char *group, const char *domain, const char *reason) {
+        Harness *h = userdata;
+
+        hdha_bus_member_failed(h->bus, group, domain, reason);
+}
+
+static void env_reconciled(void *userdata) {
+        Harness *h = userdata;
+
+        /* Reconciling ended for every group: Busy and roles changed. */
+        hdha_bus_groups_changed(h->bus);
+        if (h->named || !h->bus)
+                return;
+        if (hdha_bus_request_name(h->bus) < 0) {
+                log_error("Failed to acquire the bus name.");
+                sd_event_exit(h->event, 1);
+                return;
+        }
+        h->named = true;
+        log_info("Reconciled; the bus name is ours.");
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Harness *h = userdata;
+
+        (void) fake_hv_run_one(h->hv);
+        (void) sd_event_source_set_time_relative(s, h->tick_usec);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static void set_admin(Harness *h) {
+        const HdhaConfig *c = hdha_manager_config(h->manager);
+
+        hdha_bus_set_admin_gid(h->bus, !!c->admin_group, c->admin_gid);
+}
+
+static int load_config(const char *dir, HdhaConfig **ret, char **ret_message) {
+        HdhaConfigErrors errors = {};
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = hdha_config_load(dir, ret, &errors);
+        if (r < 0 && ret_message) {
+                f = open_memstream(&buf, &size);
+                if (f) {
+                        (void) hdha_config_errors_print(&errors, f);
+                        fclose(f);
+                        /* One line for the caller. */
+                        for (char *p = buf; p && *p; p++)
+                                if (*p == '\n')
+                                        *p = p[1] ? ' ' : '\0';
+                        *ret_message = buf;
+                }
+        }
+        hdha_config_errors_done(&errors);
+        return r;
+}
+
+static int reload(void *userdata, char **ret_message) {
+        Harness *h = userdata;
+        HdhaConfig *c = NULL;
+        int r;
+
+        r = load_config(h->config_dir, &c, ret_message);
+        if (r < 0)
+                return r;
+        r = hdha_manager_reload(h->manager, c);
+        if (r < 0) {
+                hdha_config_free(c);
+                return r;
+        }
+        set_admin(h);
+        hdha_bus_groups_changed(h->bus);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_free_ char *message = NULL;
+        int r;
+
+        r = reload(userdata, &message);
+        if (r < 0)
+                log_error_errno(r, "Reload failed: %s", message ?: "%m");
+        return 0;
+}
+
+static int add_failure(HdhaHypervisor *hv, const char *spec) {
+        _cleanup_free_ char *copy = strdup(spec);
+        char *op, *message;
+        FakeDomain *d;
+
+        if (!copy)
+                return -ENOMEM;
+        op = strchr(copy, ':');
+        if (!op)
+                return -EINVAL;
+        *op++ = '\0';
+        message = strchr(op, ':');
+        if (!message)
+                return -EINVAL;
+        *message++ = '\0';
+        d = fake_hv_domain(hv, copy);
+        free(d->fail_op);
+        free(d->fail_message);
+        d->fail_op = strdup(op);
+        d->fail_message = strdup(message);
+        return d->fail_op && d->fail_message ? 0 : -ENOMEM;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config-dir", required_argument, NULL, 'c' },
+                { "table", required_argument, NULL, 't' },
+                { "tick-msec", required_argument, NULL, 'k' },
+                { "transcript", required_argument, NULL, 'o' },
+                { "fail", required_argument, NULL, 'f' },
+                {},
+        };
+        _cleanup_free_ char *config_message = NULL;
+        const char *table = NULL, *transcript = "/dev/null";
+        char **fails = NULL;
+        size_t n_fails = 0;
+        uint64_t tick_msec = 100;
+        Harness h = {};
+        HdhaConfig *config = NULL;
+        sd_event_source *tick = NULL;
+        FILE *out;
+        int r, c;
+
+        hdha_log_open("bus-harness");
+        hdha_log_set_max_level(LOG_DEBUG);
+        fails = calloc((size_t) argc, sizeof(char *));
+        if (!fails)
+                return EXIT_FAILURE;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        h.config_dir = optarg;
+                        break;
+                case 't':
+                        table = optarg;
+                        break;
+                case 'k':
+                        if (hdha_parse_uint64(optarg, 1, 60000, &tick_msec) < 0) {
+                                log_error("Bad --tick-msec '%s'.", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'o':
+                        transcript = optarg;
+                        break;
+                case 'f':
+                        fails[n_fails++] = optarg;
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        if (!h.config_dir || !table) {
+                log_error("Usage: bus-harness --config-dir DIR --table FILE [--tick-msec N] [--transcript FILE] "
+                          "[--fail DOMAIN:OP:MESSAGE]...");
+                return EXIT_FAILURE;
+        }
+
+        out = fopen(transcript, "we");
+        if (!out) {
+                log_error_errno(-errno, "Cannot open '%s': %m", transcript);
+                return EXIT_FAILURE;
+        }
+        setvbuf(out, NULL, _IOLBF, 0);
+
+        r = load_config(h.config_dir, &config, &config_message);
+        if (r < 0) {
+                log_error_errno(r, "Bad configuration: %s", config_message ?: "%m");
+                return EXIT_FAILURE;
+        }
+
+        h.hv = fake_hv_new(out);
+        for (size_t i = 0; i < config->n_groups; i++)
+                for (size_t j = 0; j < config->groups[i].n_domains; j++) {
+                        FakeDomain *d = fake_hv_domain(h.hv, config->groups[i].domains[j]);
+
+                        d->running = true;
+                        /* The fake has one device: the first group's. */
+                        d->has_device = i == 0 && j == 0;
+                }
+        for (size_t i = 0; i < config->n_groups; i++) {
+                _cleanup_free_ char *alias = NULL;
+
+                /* The fake reports one alias; the first group's. */
+                if (i == 0 && hdha_device_alias(config->groups[i].name, &alias) >= 0)
+                        fake_hv_set_alias(h.hv, alias);
+        }
+        for (size_t i = 0; i < n_fails; i++)
+                if (add_failure(h.hv, fails[i]) < 0) {
+                        log_error("Bad --fail '%s': expected DOMAIN:OP:MESSAGE.", fails[i]);
+                        return EXIT_FAILURE;
+                }
+
+        r = sd_event_default(&h.event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get an event loop: %m"), EXIT_FAILURE;
+
+        HdhaManagerEnv env = {
+                .timer_start = env_timer_start,
+                .timer_stop = env_timer_stop,
+                .group_changed = env_group_changed,
+                .connection_changed = env_connection_changed,
+                .member_failed = env_member_failed,
+                .reconciled = env_reconciled,
+                .userdata = &h,
+        };
+        r = hdha_manager_new(h.hv, &env, config, table, 0, &h.manager, &config_message);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the manager: %s", config_message ?: "%m");
+                return EXIT_FAILURE;
+        }
+
+        r = hdha_bus_new(h.event, h.manager, reload, &h, &h.bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the bus: %m"), EXIT_FAILURE;
+        set_admin(&h);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_event_add_signal(h.event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(h.event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(h.event, NULL, SIGHUP, on_sighup, &h);
+
+        /* The tick re-arms itself. */
+        h.tick_usec = tick_msec * 1000;
+        r = sd_event_add_time_relative(h.event, &tick, CLOCK_MONOTONIC, h.tick_usec, 0, on_tick, &h);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the tick: %m"), EXIT_FAILURE;
+
+        fake_hv_set_connected(h.hv, true);
+        log_info("Running (tick %llu ms).", (unsigned long long) tick_msec);
+        r = sd_event_loop(h.event);
+
+        /* The manager first: calls still waiting get Interrupted from the bus. */
+        tick = sd_event_source_disable_unref(tick);
+        h.manager = hdha_manager_free(h.manager);
+        h.bus = hdha_bus_free(h.bus);
+        log_info("Stopped (%u violations of the invariant).", fake_hv_violations(h.hv));
+        h.hv = hdha_hypervisor_free(h.hv);
+        sd_event_unref(h.event);
+        fclose(out);
+        free(fails);
+        return r < 0 ? EXIT_FAILURE : r;
+}
