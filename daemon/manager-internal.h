@@ -32,7 +32,23 @@ typedef struct PlanStep {
         char *domain;
 } PlanStep;
 
-typedef struct Group {
+typedef struct Group Group;
+
+/* A hypervisor job in flight: the userdata of its completion. Linked into
+ * its group so that whatever is still out when the manager goes (the
+ * hypervisor drops undelivered completions) is freed too. */
+typedef struct Job {
+        Group *group;
+        uint64_t step_id; /* the group's step_id when it was issued */
+        size_t index;     /* reconciliation: which member */
+        struct Job *prev, *next;
+} Job;
+
+Job *job_new(Group *g);
+/* Unlinks and frees the job; returns its group. */
+Group *job_free(Job *j);
+
+struct Group {
         HdhaManager *manager;
         char *name;
         const HdhaGroupConfig *config; /* into manager->config */
@@ -58,8 +74,9 @@ typedef struct Group {
         size_t n_inspect_pending;
         HdhaDomainInfo *infos; /* one per config domain */
         bool inspect_failed;
-        unsigned n_jobs_out;
-} Group;
+        Job *jobs;           /* jobs in flight */
+        unsigned n_jobs_out; /* side jobs (quotas, duplicates) in flight */
+};
 
 struct HdhaManager {
         HdhaHypervisor *hv;

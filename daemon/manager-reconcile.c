@@ -13,12 +13,6 @@
 
 #define RECONCILE_RETRY_USEC (1000U * 1000U)
 
-typedef struct InspectJob {
-        Group *group;
-        uint64_t id;
-        size_t index;
-} InspectJob;
-
 static bool streq_ptr(const char *a, const char *b) {
         return a && b ? strcmp(a, b) == 0 : a == b;
 }
@@ -35,14 +29,12 @@ static void on_reconcile_retry(void *userdata) {
 }
 
 static void on_inspected(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
-        InspectJob *j = userdata;
-        Group *g = j->group;
-        bool current = j->id == g->step_id && g->reconciling;
+        Job *j = userdata;
+        uint64_t id = j->step_id;
         size_t index = j->index;
+        Group *g = job_free(j);
 
-        free(j);
-        g->n_jobs_out--;
-        if (!current)
+        if (id != g->step_id || !g->reconciling)
                 return;
 
         if (r < 0) {
@@ -65,17 +57,17 @@ void group_reconcile(Group *g) {
         g->step_id++;
         g->n_inspect_pending = g->config->n_domains;
         memset(g->infos, 0, g->config->n_domains * sizeof(*g->infos));
+        if (g->manager->env.group_changed) /* busy now */
+                g->manager->env.group_changed(g->manager->env.userdata, g->name);
 
         for (size_t i = 0; i < g->config->n_domains; i++) {
-                InspectJob *j = malloc(sizeof(*j));
+                Job *j = job_new(g);
 
                 if (j) {
-                        *j = (InspectJob) { .group = g, .id = g->step_id, .index = i };
-                        g->n_jobs_out++;
+                        j->index = i;
                         if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, j) >= 0)
                                 continue;
-                        g->n_jobs_out--;
-                        free(j);
+                        job_free(j);
                 }
                 g->inspect_failed = true;
                 g->n_inspect_pending--;
@@ -276,6 +268,8 @@ static void reconcile_decide(Group *g) {
                             holder ? "'" : "");
         reconcile_roles(g, holder);
         g->reconciling = false;
+        if (m->env.group_changed) /* no longer busy */
+                m->env.group_changed(m->env.userdata, g->name);
 
         if (n > 0) {
                 log_notice("Group '%s': finishing the interrupted %s.", g->name,

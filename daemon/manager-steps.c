@@ -29,35 +29,16 @@ const char *step_event_to_string(StepEvent e) {
         return e >= 0 && e < _EV_MAX ? step_event_table[e] : "?";
 }
 
-typedef struct Job {
-        Group *group;
-        uint64_t step_id;
-} Job;
-
 static const char *step_domain(const Group *g) {
         return g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
 }
 
-static Job *job_new(Group *g) {
-        Job *j = malloc(sizeof(*j));
-
-        if (!j)
-                return NULL;
-        *j = (Job) { .group = g, .step_id = g->step_id };
-        g->n_jobs_out++;
-        return j;
-}
-
 /* Returns the group if the job belongs to the step in progress, else NULL. */
 static Group *job_take(Job *j) {
-        Group *g = j->group;
-        bool current = j->step_id == g->step_id && !g->reconciling;
+        uint64_t id = j->step_id;
+        Group *g = job_free(j);
 
-        free(j);
-        g->n_jobs_out--;
-        if (!current)
-                return NULL;
-        return g;
+        return id == g->step_id && !g->reconciling ? g : NULL;
 }
 
 /* A job that failed because the connection broke says nothing about the
@@ -133,10 +114,8 @@ static int step_issue_job(Group *g, HdhaStep step) {
         default:
                 r = -EINVAL;
         }
-        if (r < 0) {
-                g->n_jobs_out--;
-                free(j);
-        }
+        if (r < 0)
+                job_free(j);
         return r;
 }
 
@@ -180,6 +159,10 @@ void group_run_plan(Group *g, const char *event) {
         hdha_log_transition(g->name, NULL, hdha_step_to_string(g->table->step), event,
                             hdha_step_to_string(HDHA_STEP_DONE));
         (void) hdha_table_group_set_step(g->table, HDHA_STEP_DONE);
+        if (g->error < 0) {
+                _cleanup_free_ char *m = TAKE_PTR(g->error_message);
+                return group_finish(g, g->error, m);
+        }
         group_finish(g, 0, NULL);
 }
 
@@ -233,10 +216,8 @@ static void act_retry_detach(Group *g, StepEvent ev, int r, const char *message)
         log_info("Group '%s': '%s' still holds the device, asking it again to let go.", g->name,
                  strna(step_domain(g)));
         if (!j || hv->ops->detach(hv, step_domain(g), g->device_xml, on_job_done, j) < 0) {
-                if (j) {
-                        g->n_jobs_out--;
-                        free(j);
-                }
+                if (j)
+                        job_free(j);
                 act_still_held(g, ev, r, message);
         }
 }
@@ -247,10 +228,8 @@ static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
         Job *j = job_new(g);
 
         if (!j || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, j) < 0) {
-                if (j) {
-                        g->n_jobs_out--;
-                        free(j);
-                }
+                if (j)
+                        job_free(j);
                 act_still_held(g, ev, r, message);
         }
 }
@@ -312,6 +291,32 @@ static void act_attached(Group *g, StepEvent ev, int r, const char *message) {
         advance(g, ev);
 }
 
+/* The target refused the device. After a planned switch the source, which
+ * let go and still runs, takes it back: nothing is lost. The operation
+ * still fails, with the target's error. */
+static void act_attach_failed(Group *g, StepEvent ev, int r, const char *message) {
+        const char *s = g->table->op_source;
+        const HdhaTableMember *mem = s ? hdha_table_group_get_member(g->table, s) : NULL;
+        const char *target = step_domain(g);
+        char *d;
+
+        if (g->table->operation != HDHA_OPERATION_SWITCH || g->error < 0 || !mem ||
+            mem->role != HDHA_ROLE_STANDBY || streq(s, strna(target)) || !(d = strdup(s)))
+                return act_abort(g, ev, r, message);
+
+        log_warning("Group '%s': attaching to '%s' failed: %s; giving the device back to '%s'.", g->name,
+                    strna(target), message ?: "unknown error", s);
+        g->error = r < 0 ? r : -EIO;
+        free(g->error_message);
+        g->error_message = message ? strdup(message) : NULL;
+        /* The rest of the plan is replaced by the attach back. */
+        for (size_t i = g->i_plan + 1; i < g->n_plan; i++)
+                free(g->plan[i].domain);
+        g->n_plan = g->i_plan + 2;
+        g->plan[g->i_plan + 1] = (PlanStep) { HDHA_STEP_ATTACHING, d };
+        advance(g, ev);
+}
+
 static void act_started(Group *g, StepEvent ev, int r, const char *message) {
         (void) group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
         advance(g, ev);
@@ -356,7 +361,7 @@ static const Action step_actions[_HDHA_STEP_MAX][_EV_MAX] = {
         },
         [HDHA_STEP_ATTACHING] = {
                 [EV_JOB_DONE] = act_attached,
-                [EV_JOB_FAILED] = act_abort,
+                [EV_JOB_FAILED] = act_attach_failed,
                 [EV_STOPPED] = act_ignore,
         },
         [HDHA_STEP_STARTING] = {
@@ -488,6 +493,8 @@ void group_finish(Group *g, int r, const char *message) {
         group_timers_stop(g);
         group_plan_clear(g);
         g->step_id++;
+        g->error = 0;
+        g->error_message = mfree(g->error_message);
         g->done = NULL;
         g->done_userdata = NULL;
         (void) hdha_table_group_clear_operation(g->table);
@@ -498,8 +505,7 @@ void group_finish(Group *g, int r, const char *message) {
                                 message ?: "%m");
                 /* A target whose quota was raised goes back to its own. */
                 group_reapply_quotas(g);
-        }
-        else
+        } else
                 log_info("Group '%s': %s finished, device on %s%s%s.", g->name, hdha_operation_to_string(op),
                          g->table->active ? "'" : "", g->table->active ?: "no domain", g->table->active ? "'" : "");
         if (done)

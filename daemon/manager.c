@@ -14,9 +14,36 @@ static bool streq_ptr(const char *a, const char *b) {
 
 /* --- Groups -------------------------------------------------------------- */
 
+Job *job_new(Group *g) {
+        Job *j = calloc(1, sizeof(*j));
+
+        if (!j)
+                return NULL;
+        *j = (Job) { .group = g, .step_id = g->step_id, .next = g->jobs };
+        if (g->jobs)
+                g->jobs->prev = j;
+        g->jobs = j;
+        return j;
+}
+
+Group *job_free(Job *j) {
+        Group *g = j->group;
+
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                g->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        free(j);
+        return g;
+}
+
 static Group *group_free(Group *g) {
         if (!g)
                 return NULL;
+        while (g->jobs)
+                job_free(g->jobs);
         group_timers_stop(g);
         group_plan_clear(g);
         free(g->name);
@@ -346,7 +373,7 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
         for (size_t i = m->n_groups; i > 0; i--) {
                 Group *g = m->groups[i - 1];
 
-                if (g->removed && g->n_jobs_out == 0) {
+                if (g->removed && g->n_jobs_out == 0 && !g->jobs) {
                         group_free(g);
                         memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
                         m->n_groups--;
@@ -471,10 +498,14 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
         case HDHA_HV_EVENT_CONNECTED:
                 log_info("Connected to the hypervisor, reconciling every group.");
                 m->connected = true;
+                if (m->env.connected_changed)
+                        m->env.connected_changed(m->env.userdata, true);
                 return manager_reconcile(m);
         case HDHA_HV_EVENT_DISCONNECTED:
                 log_warning("Lost the connection to the hypervisor; operations wait for the reconnect.");
                 m->connected = false;
+                if (m->env.connected_changed)
+                        m->env.connected_changed(m->env.userdata, false);
                 return;
         default:
                 break;

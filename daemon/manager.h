@@ -44,6 +44,8 @@ typedef struct HdhaManagerEnv {
                                    const char *new_holder, uint64_t generation);
         /* A member failed (its role became failed). */
         void (*member_failed)(void *userdata, const char *group, const char *domain, const char *reason);
+        /* The connection to the hypervisor came or went. */
+        void (*connected_changed)(void *userdata, bool connected);
         /* The table was loaded, reconciled and is consistent with libvirt
          * for every group (after start-up or a reconnect). */
         void (*reconciled)(void *userdata);

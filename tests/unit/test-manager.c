@@ -104,11 +104,11 @@ static void advance(Run *run, uint64_t usec) {
                                 due = t;
                 if (!due)
                         return;
-                env_timer_stop(run, due); /* unlinks and frees */
                 {
                         void (*fn)(void *) = due->fn;
                         void *ud = due->userdata;
 
+                        env_timer_stop(run, due); /* unlinks and frees */
                         fprintf(run->out, "clock: timer fired\n");
                         fn(ud);
                 }

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hostdev-had: start-up, the event loop, reload, and the glue between the
+ * state machine, libvirt and the bus. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <libxml/parser.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "bus.h"
+#include "conf.h"
+#include "hypervisor-libvirt.h"
+#include "log.h"
+#include "manager.h"
+
+typedef struct Daemon {
+        sd_event *event;
+        char *config_dir;
+        char *libvirt_uri; /* --libvirt-uri, overrides the file */
+        HdhaHypervisor *hv;
+        HdhaManager *manager;
+        HdhaBus *bus;
+        bool ready;
+} Daemon;
+
+static const char *arg_config_dir = HDHA_DEFAULT_CONFIG_DIR;
+static const char *arg_libvirt_uri;
+static bool arg_check_config;
+static bool arg_rebuild_table;
+
+/* --- Timers for the state machine ------------------------------------------ */
+
+typedef struct Timer {
+        sd_event_source *source;
+        void (*fn)(void *userdata);
+        void *userdata;
+} Timer;
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Timer *t = userdata;
+        void (*fn)(void *) = t->fn;
+        void *fn_userdata = t->userdata;
+
+        /* One-shot: gone before the callback runs, as the manager expects. */
+        sd_event_source_unref(t->source);
+        free(t);
+        fn(fn_userdata);
+        return 0;
+}
+
+static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Daemon *d = userdata;
+        Timer *t;
+        int r;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->fn = fn;
+        t->userdata = fn_userdata;
+        r = sd_event_add_time_relative(d->event, &t->source, CLOCK_MONOTONIC, usec, 0, on_timer, t);
+        if (r < 0) {
+                free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+static void env_timer_stop(void *userdata, void *timer) {
+        Timer *t = timer;
+
+        sd_event_source_unref(t->source);
+        free(t);
+}
+
+/* --- Notifications ----------------------------------------------------------- */
+
+static void update_status(Daemon *d) {
+        size_t n = hdha_manager_n_groups(d->manager), busy = 0, held = 0;
+        HdhaGroupStatus s;
+
+        for (size_t i = 0; i < n; i++)
+                if (hdha_manager_group_status(d->manager, i, &s) >= 0) {
+                        busy += s.busy;
+                        held += s.table && s.table->active;
+                }
+        (void) sd_notifyf(false, "STATUS=%zu group%s, %zu with an active domain, %zu busy; libvirt %s", n,
+                          n == 1 ? "" : "s", held, busy,
+                          hdha_manager_is_connected(d->manager) ? "connected" : "not connected");
+}
+
+static void env_group_changed(void *userdata, const char *group) {
+        Daemon *d = userdata;
+
+        if (d->bus)
+                hdha_bus_group_changed(d->bus, group);
+        if (d->ready)
+                update_status(d);
+}
+
+static void env_connection_changed(void *userdata, const char *group, const char *old, const char *new,
+                                   uint64_t generation) {
+        Daemon *d = userdata;
+
+        if (d->bus)
+                hdha_bus_connection_changed(d->bus, group, old, new, generation);
+}
+
+static void env_member_failed(void *userdata, const char *group, const char *domain, const char *reason) {
+        Daemon *d = userdata;
+
+        if (d->bus)
+                hdha_bus_member_failed(d->bus, group, domain, reason);
+}
+
+static void env_connected_changed(void *userdata, bool connected) {
+        Daemon *d = userdata;
+
+        if (d->bus)
+                hdha_bus_connected_changed(d->bus);
+        if (d->ready)
+                update_status(d);
+}
+
+/* READY once the table matches libvirt and the name is ours. */
+static void env_reconciled(void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (d->bus)
+                hdha_bus_groups_changed(d->bus);
+        if (d->ready) {
+                update_status(d);
+                return;
+        }
+        r = hdha_bus_request_name(d->bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to acquire the bus name org.hostdevha.Manager1: %m");
+                (void) sd_event_exit(d->event, EXIT_FAILURE);
+                return;
+        }
+        d->ready = true;
+        log_info("Ready: %zu group%s reconciled with libvirt.", hdha_manager_n_groups(d->manager),
+                 hdha_manager_n_groups(d->manager) == 1 ? "" : "s");
+        (void) sd_notify(false, "READY=1");
+        update_status(d);
+}
+
+/* --- Configuration ----------------------------------------------------------- */
+
+static int load_config(const char *dir, HdhaConfig **ret, char **ret_message) {
+        HdhaConfigErrors errors = {};
+        HdhaConfig *c = NULL;
+        int r;
+
+        r = hdha_config_load(dir, &c, &errors);
+        if (r < 0) {
+                for (size_t i = 0; i < errors.n_errors; i++) {
+                        _cleanup_free_ char *line = NULL;
+
+                        if (hdha_config_error_format(&errors.errors[i], &line) >= 0)
+                                log_error("%s", line);
+                }
+                if (ret_message && asprintf(ret_message, "%zu problem%s in the configuration in '%s'; see the log",
+                                            errors.n_errors + errors.n_dropped,
+                                            errors.n_errors + errors.n_dropped == 1 ? "" : "s", dir) < 0)
+                        *ret_message = NULL;
+                hdha_config_errors_done(&errors);
+                return r;
+        }
+        hdha_config_errors_done(&errors);
+        *ret = c;
+        return 0;
+}
+
+/* Parses a fresh copy and swaps it in only when valid; groups in flight are
+ * not disturbed (the manager refuses while one is busy). */
+static int reload(void *userdata, char **ret_message) {
+        Daemon *d = userdata;
+        HdhaConfig *c = NULL;
+        int r;
+
+        log_info("Reloading the configuration from '%s'.", d->config_dir);
+        r = load_config(d->config_dir, &c, ret_message);
+        if (r < 0)
+                return log_error_errno(r, "Configuration not reloaded, the old one stays: %m");
+
+        if (strcmp(c->state_directory, hdha_manager_config(d->manager)->state_directory) != 0 ||
+            (!d->libvirt_uri && strcmp(c->libvirt_uri, hdha_manager_config(d->manager)->libvirt_uri) != 0))
+                log_notice("StateDirectory= and LibvirtURI= take effect at the next start only.");
+
+        hdha_bus_set_admin_gid(d->bus, c->admin_group != NULL, c->admin_gid);
+        r = hdha_manager_reload(d->manager, c);
+        if (r < 0) {
+                hdha_bus_set_admin_gid(d->bus, hdha_manager_config(d->manager)->admin_group != NULL,
+                                       hdha_manager_config(d->manager)->admin_gid);
+                hdha_config_free(c);
+                if (ret_message)
+                        *ret_message = strdup(r == -EBUSY ? "a group has an operation in flight; try again"
+                                                          : "cannot apply the configuration");
+                return log_error_errno(r, "Configuration not reloaded, the old one stays: %m");
+        }
+        hdha_bus_groups_changed(d->bus);
+        log_info("Configuration reloaded: %zu groups.", hdha_manager_n_groups(d->manager));
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) reload(userdata, NULL);
+        return 0;
+}
+
+/* --- Start-up ------------------------------------------------------------------- */
+
+static void help(void) {
+        printf("Usage: hostdev-had [OPTION...]\n\n"
+               "Keeps one PCI device attached to at most one libvirt domain of each group,\n"
+               "and moves it when the active domain fails or an operator asks.\n\n"
+               "  -c --config-dir=DIR     configuration folder (default %s)\n"
+               "     --libvirt-uri=URI    libvirt connection, overriding LibvirtURI=\n"
+               "     --check-config       check the configuration, report every problem, exit\n"
+               "     --rebuild-table      ignore the allocation table file and rebuild it from\n"
+               "                          libvirt's live state (after a corrupt table)\n"
+               "     --log-level=LEVEL    debug, info (default), notice, warning, err\n"
+               "  -h --help               show this help\n"
+               "     --version            show the version\n",
+               HDHA_DEFAULT_CONFIG_DIR);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_URI = 0x100, ARG_CHECK, ARG_REBUILD, ARG_LOG_LEVEL, ARG_VERSION };
+        static const struct option options[] = {
+                { "config-dir", required_argument, NULL, 'c' },
+                { "libvirt-uri", required_argument, NULL, ARG_URI },
+                { "check-config", no_argument, NULL, ARG_CHECK },
+                { "rebuild-table", no_argument, NULL, ARG_REBUILD },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        static const char *const levels[] = {
+                [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config_dir = optarg;
+                        break;
+                case ARG_URI:
+                        arg_libvirt_uri = optarg;
+                        break;
+                case ARG_CHECK:
+                        arg_check_config = true;
+                        break;
+                case ARG_REBUILD:
+                        arg_rebuild_table = true;
+                        break;
+                case ARG_LOG_LEVEL: {
+                        int level = -1;
+
+                        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                                if (levels[i] && strcmp(levels[i], optarg) == 0)
+                                        level = (int) i;
+                        if (level < 0)
+                                return log_error_errno(-EINVAL, "Unknown log level '%s'.", optarg);
+                        hdha_log_set_max_level(level);
+                        break;
+                }
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("hostdev-had %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "Unexpected argument '%s'; see --help.", argv[optind]);
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        HdhaManagerEnv env = {
+                .timer_start = env_timer_start,
+                .timer_stop = env_timer_stop,
+                .group_changed = env_group_changed,
+                .connection_changed = env_connection_changed,
+                .member_failed = env_member_failed,
+                .connected_changed = env_connected_changed,
+                .reconciled = env_reconciled,
+        };
+        Daemon d = {};
+        HdhaConfig *config = NULL;
+        _cleanup_free_ char *table_path = NULL, *message = NULL;
+        sigset_t mask;
+        int r, exit_code = EXIT_FAILURE;
+
+        hdha_log_open("hostdev-had");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        r = load_config(arg_config_dir, &config, NULL);
+        if (arg_check_config) {
+                if (r < 0)
+                        return EXIT_FAILURE;
+                printf("%s: configuration OK, %zu group%s.\n", arg_config_dir, config->n_groups,
+                       config->n_groups == 1 ? "" : "s");
+                hdha_config_free(config);
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Cannot start with an invalid configuration in '%s'.", arg_config_dir);
+                return EXIT_FAILURE;
+        }
+
+        if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST) {
+                log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
+                goto finish;
+        }
+        if (asprintf(&table_path, "%s/table.json", config->state_directory) < 0) {
+                log_oom();
+                goto finish;
+        }
+
+        /* Signals go to the loop; blocked before libvirt starts its threads. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        xmlInitParser();
+
+        d.config_dir = (char *) arg_config_dir;
+        d.libvirt_uri = (char *) arg_libvirt_uri;
+        env.userdata = &d;
+
+        r = sd_event_default(&d.event);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate the event loop: %m");
+                goto finish;
+        }
+        (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
+        (void) sd_event_set_watchdog(d.event, true);
+
+        r = hdha_hypervisor_libvirt_new(d.event, arg_libvirt_uri ?: config->libvirt_uri, &d.hv);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up libvirt: %m");
+                goto finish;
+        }
+
+        r = hdha_manager_new(d.hv, &env, config, table_path, arg_rebuild_table ? HDHA_MANAGER_REBUILD_TABLE : 0,
+                             &d.manager, &message);
+        if (r < 0) {
+                if (message)
+                        log_error("%s", message);
+                log_error_errno(r, "Cannot use the allocation table '%s': %m. It is never reset silently: fix or "
+                                   "remove the file, or start once with --rebuild-table to rebuild it from "
+                                   "libvirt's live state.",
+                                table_path);
+                goto finish;
+        }
+        config = NULL; /* the manager's now */
+
+        r = hdha_bus_new(d.event, d.manager, reload, &d, &d.bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to the system bus: %m");
+                goto finish;
+        }
+        hdha_bus_set_admin_gid(d.bus, hdha_manager_config(d.manager)->admin_group != NULL,
+                               hdha_manager_config(d.manager)->admin_gid);
+
+        log_info("Started, %zu group%s, libvirt at '%s'.", hdha_manager_n_groups(d.manager),
+                 hdha_manager_n_groups(d.manager) == 1 ? "" : "s",
+                 arg_libvirt_uri ?: hdha_manager_config(d.manager)->libvirt_uri);
+        (void) sd_notify(false, "STATUS=Connecting to libvirt and reconciling.");
+
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+        else
+                exit_code = r;
+        (void) sd_notify(false, "STOPPING=1");
+        log_info("Stopping.");
+
+finish:
+        /* The hypervisor first: after it no completion can reach the others. */
+        d.hv = hdha_hypervisor_free(d.hv);
+        d.bus = hdha_bus_free(d.bus);
+        d.manager = hdha_manager_free(d.manager);
+        hdha_config_free(config);
+        sd_event_unref(d.event);
+        xmlCleanupParser();
+        return exit_code;
+}
+
+int main(int argc, char *argv[]) {
+        return run(argc, argv);
+}
