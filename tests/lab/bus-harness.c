@@ -25,6 +25,7 @@
 #include "../unit/fake-hypervisor.h"
 #include "bus.h"
 #include "conf.h"
+#include "event-timer.h"
 #include "device-xml.h"
 #include "log.h"
 #include "macro.h"
@@ -40,48 +41,14 @@ typedef struct Harness {
         bool named;
 } Harness;
 
-typedef struct Timer {
-        sd_event_source *source;
-        void (*fn)(void *userdata);
-        void *userdata;
-} Timer;
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Timer *t = userdata;
-        void (*fn)(void *) = t->fn;
-        void *ud = t->userdata;
-
-        /* One-shot: the manager forgets the timer before it acts. */
-        sd_event_source_disable_unref(t->source);
-        free(t);
-        fn(ud);
-        return 0;
-}
-
 static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
         Harness *h = userdata;
-        Timer *t;
-        int r;
 
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        t->fn = fn;
-        t->userdata = fn_userdata;
-        r = sd_event_add_time_relative(h->event, &t->source, CLOCK_MONOTONIC, usec, 0, on_timer, t);
-        if (r < 0) {
-                free(t);
-                return r;
-        }
-        *ret = t;
-        return 0;
+        return hdha_event_timer_start(h->event, usec, fn, fn_userdata, ret);
 }
 
 static void env_timer_stop(void *userdata, void *timer) {
-        Timer *t = timer;
-
-        sd_event_source_disable_unref(t->source);
-        free(t);
+        hdha_event_timer_stop(timer);
 }
 
 static void env_group_changed(void *userdata, const char *group) {

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # A private system-type dbus-daemon that loads the project's own policy
-# files from the source tree (dbus/*.conf), on a socket in $LAB_DIR.
+# files from the source tree (dbus/*.conf). It listens on the system bus's
+# usual path, /run/dbus/system_bus_socket, in the lab's private /run: so
+# every program in the lab (the OCF agent under Pacemaker too) finds it as
+# the system bus, and the path is short whatever the build tree's depth.
 #
 # lab_bus_start   start it; exports DBUS_SYSTEM_BUS_ADDRESS (sd-bus) and
 #                 LAB_BUS_ADDRESS (for busctl --address=)
@@ -14,7 +17,7 @@ lab_bus_write_config() {
 	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 	<busconfig>
 	  <type>system</type>
-	  <listen>unix:path=$LAB_DIR/bus/system_bus_socket</listen>
+	  <listen>unix:path=/run/dbus/system_bus_socket</listen>
 	  <auth>EXTERNAL</auth>
 	  <pidfile>$LAB_DIR/bus/pid</pidfile>
 	  <!-- The default policy of a Debian system bus (system.conf). -->
@@ -47,7 +50,8 @@ lab_bus_write_config() {
 }
 
 lab_bus_start() {
-	mkdir -p "$LAB_DIR/bus"
+	[ "$(findmnt -n -o SOURCE /run)" = lab-run ] || lab_die "lab_bus_start must run inside lab-run (private /run)"
+	mkdir -p "$LAB_DIR/bus" /run/dbus
 	lab_bus_write_config >"$LAB_DIR/bus/bus.conf"
 	# --fork returns once the socket listens; the daemon is re-parented to
 	# the lab's init, which reaps it.
