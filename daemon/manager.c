@@ -319,8 +319,6 @@ HdhaManager *hdha_manager_free(HdhaManager *m) {
         hdha_table_free(m->table);
         hdha_config_free(m->config);
         free(m->table_path);
-        if (m->hv)
-                hdha_hypervisor_set_event_handler(m->hv, NULL, NULL);
         free(m);
         return NULL;
 }

@@ -63,6 +63,9 @@ typedef struct HdhaManagerEnv {
  * reconciled before the hypervisor reports HDHA_HV_EVENT_CONNECTED. */
 int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
                      const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message);
+/* Free the hypervisor first (it then calls nothing back), or keep it
+ * quiet until a new manager takes its events: the manager does not touch
+ * it on the way out. */
 HdhaManager *hdha_manager_free(HdhaManager *m);
 
 /* Swaps in a new configuration (takes ownership on success). Groups that
