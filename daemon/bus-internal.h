@@ -48,6 +48,7 @@ typedef enum BusOp {
         BUS_OP_REBUILD,
         BUS_OP_FREEZE,
         BUS_OP_THAW,
+        BUS_OP_PROMOTE,
 } BusOp;
 
 /* bus-operation.c */

@@ -44,6 +44,9 @@ static void bus_call_reply(BusCall *c, int r, const char *message) {
         c->replied = true;
         if (r >= 0)
                 k = sd_bus_reply_method_return(c->message, NULL);
+        else if (r == -ETIMEDOUT)
+                k = sd_bus_reply_method_errorf(c->message, HDHA_BUS_ERROR_PACEMAKER_FAILURE, "The %s failed: %s",
+                                               c->what, message ?: strerror(-r));
         else if (r == -ECANCELED)
                 k = sd_bus_reply_method_errorf(c->message, HDHA_BUS_ERROR_INTERRUPTED, "The %s was interrupted: %s",
                                                c->what, message ?: strerror(-r));
@@ -166,6 +169,8 @@ static int bus_describe(BusOp op, const char *group, const char *domain, char **
                 return asprintf(ret, "freeze of group '%s'", group);
         case BUS_OP_THAW:
                 return asprintf(ret, "thaw of group '%s'", group);
+        case BUS_OP_PROMOTE:
+                return asprintf(ret, "promotion of '%s' in group '%s'", domain, group);
         }
         return -EINVAL;
 }
@@ -213,6 +218,7 @@ static int bus_operation_error(HdhaBus *b, BusOp op, const char *group, const ch
         case -EALREADY:
                 switch (op) {
                 case BUS_OP_SWITCH:
+                case BUS_OP_PROMOTE:
                         return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO,
                                                  "Domain '%s' already holds the device of group '%s'", domain, group);
                 case BUS_OP_RELEASE:
@@ -236,6 +242,11 @@ static int bus_operation_error(HdhaBus *b, BusOp op, const char *group, const ch
                                          strna(domain), strna(group), mem ? hdha_role_to_string(mem->role) : "unknown");
         case -EINVAL:
                 return sd_bus_error_setf(error, HDHA_BUS_ERROR_INVALID_ARGUMENT, "Invalid argument for the %s", what);
+        case -ENOTCONN:
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_PACEMAKER_FAILURE,
+                                         "Group '%s' is managed by Pacemaker, but the resource agent has not yet "
+                                         "told hostdev-had which instance stands for each member involved; "
+                                         "retry after its next monitor", strna(group));
         default:
                 return sd_bus_error_set_errnof(error, r, "Cannot start the %s: %m", what);
         }
@@ -306,6 +317,9 @@ int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *gro
                 break;
         case BUS_OP_REBUILD:
                 r = hdha_manager_rebuild(b->manager, domain, bus_call_done, c);
+                break;
+        case BUS_OP_PROMOTE:
+                r = hdha_manager_promote(b->manager, group, domain, bus_call_done, c);
                 break;
         default:
                 r = -EINVAL;

@@ -29,6 +29,7 @@
 #define HDHA_BUS_ERROR_ACCESS_DENIED "org.hostdevha.Error.AccessDenied"       /* EACCES */
 #define HDHA_BUS_ERROR_INVALID_ARGUMENT "org.hostdevha.Error.InvalidArgument" /* EINVAL */
 #define HDHA_BUS_ERROR_BAD_CONFIGURATION "org.hostdevha.Error.BadConfiguration" /* EBADMSG */
+#define HDHA_BUS_ERROR_PACEMAKER_FAILURE "org.hostdevha.Error.PacemakerFailure" /* ETIMEDOUT */
 
 extern const sd_bus_error_map hdha_bus_error_map[];
 

@@ -162,6 +162,51 @@ static int method_rebuild(sd_bus_message *m, void *userdata, sd_bus_error *error
         return method_domain_op(m, userdata, BUS_OP_REBUILD, error);
 }
 
+/* The resource agent's: PacemakerInstance(s group, u instance, s resource,
+ * s node) -> s domain, s role, b holder, i score. */
+static int method_pacemaker_instance(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *group, *resource, *node;
+        HdhaBus *b = userdata;
+        HdhaPcmkMember mem;
+        uint32_t instance;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_message_read(m, "suss", &group, &instance, &resource, &node);
+        if (r < 0)
+                return r;
+        r = bus_group_name_check(group, error);
+        if (r < 0)
+                return r;
+        r = bus_verify_admin(b, m, &uid, error);
+        if (r < 0)
+                return r;
+        r = hdha_manager_pacemaker_instance(b->manager, group, instance, resource, node, &mem);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NO_SUCH_GROUP, "No group '%s'", group);
+        if (r == -ERANGE)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_INVALID_ARGUMENT,
+                                         "Group '%s' has no member number %u (clone-max is larger than the "
+                                         "number of its domains?)", group, instance);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, HDHA_BUS_ERROR_INVALID_ARGUMENT,
+                                        "Invalid resource or node name: expected 1 to 256 characters");
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "ssbi", mem.domain, hdha_role_to_string(mem.role), mem.holder,
+                                          mem.score);
+}
+
+static int method_pacemaker_promote(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *group, *domain;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &group, &domain);
+        if (r < 0)
+                return r;
+        return bus_start_operation(userdata, m, BUS_OP_PROMOTE, group, domain, false, error);
+}
+
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *message = NULL;
         HdhaBus *b = userdata;
@@ -243,6 +288,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Thaw", "s", SD_BUS_PARAM(group), NULL, , method_thaw, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("PacemakerInstance", "suss",
+                                 SD_BUS_PARAM(group) SD_BUS_PARAM(instance) SD_BUS_PARAM(resource) SD_BUS_PARAM(node),
+                                 "ssbi", SD_BUS_PARAM(domain) SD_BUS_PARAM(role) SD_BUS_PARAM(holder) SD_BUS_PARAM(score),
+                                 method_pacemaker_instance, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("PacemakerPromote", "ss", SD_BUS_PARAM(group) SD_BUS_PARAM(domain), NULL, ,
+                                 method_pacemaker_promote, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("ConnectionChanged", "ssst",
                                  SD_BUS_PARAM(group) SD_BUS_PARAM(old_holder) SD_BUS_PARAM(new_holder)
                                          SD_BUS_PARAM(generation), 0),

@@ -18,6 +18,7 @@
 #include "hypervisor-libvirt.h"
 #include "log.h"
 #include "manager.h"
+#include "pacemaker-exec.h"
 
 typedef struct Daemon {
         sd_event *event;
@@ -26,6 +27,7 @@ typedef struct Daemon {
         HdhaHypervisor *hv;
         HdhaManager *manager;
         HdhaBus *bus;
+        PcmkExec *pcmk;
         bool ready;
 } Daemon;
 
@@ -93,6 +95,28 @@ static void env_connected_changed(void *userdata, bool connected) {
                 hdha_bus_connected_changed(d->bus);
         if (d->ready)
                 update_status(d);
+}
+
+/* Policy pacemaker: crm_attribute and crm_resource, off the loop. */
+static void env_pacemaker_set_score(void *userdata, const char *resource, const char *node, int score) {
+        Daemon *d = userdata;
+        int r;
+
+        r = pcmk_exec_set_score(d->pcmk, resource, node, score);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set the promotion score of '%s' on '%s', ignoring: %m", resource,
+                                  node);
+}
+
+static void env_pacemaker_report_failure(void *userdata, const char *resource, const char *node,
+                                         const char *reason) {
+        Daemon *d = userdata;
+        int r;
+
+        r = pcmk_exec_report_failure(d->pcmk, resource, node);
+        if (r < 0)
+                log_warning_errno(r, "Failed to report the failure of '%s' on '%s' to Pacemaker, ignoring: %m",
+                                  resource, node);
 }
 
 /* READY once the table matches libvirt and the name is ours. */
@@ -266,6 +290,8 @@ static int run(int argc, char *argv[]) {
                 .member_failed = env_member_failed,
                 .connected_changed = env_connected_changed,
                 .reconciled = env_reconciled,
+                .pacemaker_set_score = env_pacemaker_set_score,
+                .pacemaker_report_failure = env_pacemaker_report_failure,
         };
         Daemon d = {};
         HdhaConfig *config = NULL;
@@ -307,6 +333,7 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGPIPE);
+        sigaddset(&mask, SIGCHLD); /* Pacemaker's clients, watched by child sources */
         sigprocmask(SIG_BLOCK, &mask, NULL);
         xmlInitParser();
 
@@ -323,6 +350,12 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
         (void) sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
         (void) sd_event_set_watchdog(d.event, true);
+
+        r = pcmk_exec_new(d.event, &d.pcmk);
+        if (r < 0) {
+                log_oom();
+                goto finish;
+        }
 
         r = hdha_hypervisor_libvirt_new(d.event, arg_libvirt_uri ?: config->libvirt_uri, &d.hv);
         if (r < 0) {
@@ -369,6 +402,7 @@ finish:
         d.hv = hdha_hypervisor_free(d.hv);
         d.bus = hdha_bus_free(d.bus);
         d.manager = hdha_manager_free(d.manager);
+        d.pcmk = pcmk_exec_free(d.pcmk);
         hdha_config_free(config);
         sd_event_unref(d.event);
         xmlCleanupParser();

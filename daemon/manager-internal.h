@@ -34,6 +34,14 @@ typedef struct PlanStep {
 
 typedef struct Group Group;
 
+/* Policy pacemaker: the resource instance the agent said stands for a
+ * member. */
+typedef struct PcmkInstance {
+        char *domain;
+        char *resource;
+        char *node;
+} PcmkInstance;
+
 /* A hypervisor job in flight: the userdata of its completion. Linked into
  * its group so that whatever is still out when the manager goes (the
  * hypervisor drops undelivered completions) is freed too. */
@@ -76,6 +84,16 @@ struct Group {
         bool inspect_failed;
         Job *jobs;           /* jobs in flight */
         unsigned n_jobs_out; /* side jobs (quotas, duplicates) in flight */
+
+        /* Policy pacemaker: the instances, and a switch Pacemaker is asked
+         * to carry out (its target, who waits, its deadline). */
+        PcmkInstance *pcmk;
+        size_t n_pcmk;
+        char *pcmk_target;
+        char *pcmk_last_holder; /* the least preferred standby */
+        HdhaOpDoneFn pcmk_done;
+        void *pcmk_done_userdata;
+        void *pcmk_timer;
 };
 
 struct HdhaManager {
@@ -112,6 +130,14 @@ void group_finish(Group *g, int r, const char *message);
 void group_run_plan(Group *g, const char *event);
 size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
                 PlanStep *plan);
+
+/* manager-pacemaker.c */
+int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *userdata);
+void group_pcmk_member_failed(Group *g, const char *domain, const char *reason);
+void group_pcmk_holder_changed(Group *g, const char *old_holder);
+void group_pcmk_free(Group *g);
+/* The switch of a non-pacemaker group (and the agent's promote). */
+int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
 
 /* manager-reconcile.c */
 void manager_reconcile(HdhaManager *m);

@@ -44,6 +44,7 @@ static Group *group_free(Group *g) {
                 return NULL;
         while (g->jobs)
                 job_free(g->jobs);
+        group_pcmk_free(g);
         group_timers_stop(g);
         group_plan_clear(g);
         free(g->name);
@@ -124,6 +125,7 @@ int group_set_holder(Group *g, const char *domain, const char *event) {
         r = group_commit(g);
         if (m->env.connection_changed)
                 m->env.connection_changed(m->env.userdata, g->name, old, domain, g->table->generation);
+        group_pcmk_holder_changed(g, old);
         return r;
 }
 
@@ -436,6 +438,8 @@ static void group_member_event(Group *g, const HdhaHvEvent *ev) {
                 (void) group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
                 if (m->env.member_failed)
                         m->env.member_failed(m->env.userdata, g->name, ev->domain, ev->reason ?: evname);
+                if (g->config->policy == HDHA_POLICY_PACEMAKER)
+                        group_pcmk_member_failed(g, ev->domain, ev->reason ?: evname);
                 if (!involved)
                         group_auto_check(g);
                 return;
@@ -568,9 +572,11 @@ static int start_planned(Group *g, HdhaOperation op, const char *source, const c
         return group_start_operation(g, op, source, target, plan, n, done, userdata);
 }
 
-int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
-                        void *userdata) {
-        const HdhaTableMember *holder, *target;
+/* A switch on a pacemaker group asks Pacemaker; the agent's promote (and
+ * every other policy) moves the device here. */
+static int manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, bool promote,
+                          HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *target;
         Group *g;
         int r;
 
@@ -585,6 +591,26 @@ int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, b
         target = hdha_table_group_get_member(g->table, domain);
         if (target->role != HDHA_ROLE_STANDBY)
                 return -ESRCH;
+        if (g->config->policy == HDHA_POLICY_PACEMAKER && !promote) {
+                if (g->pcmk_done)
+                        return -EBUSY; /* Pacemaker is carrying out a switch */
+                return group_pcmk_switch(g, domain, done, userdata);
+        }
+        return group_switch_here(g, domain, force, done, userdata);
+}
+
+int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                        void *userdata) {
+        return manager_switch(m, group, domain, force, false, done, userdata);
+}
+
+int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
+                         void *userdata) {
+        return manager_switch(m, group, domain, false, true, done, userdata);
+}
+
+int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *holder;
 
         /* Away from a failed holder, a switch is a failover. */
         holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;

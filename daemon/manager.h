@@ -49,6 +49,13 @@ typedef struct HdhaManagerEnv {
         /* The table was loaded, reconciled and is consistent with libvirt
          * for every group (after start-up or a reconnect). */
         void (*reconciled)(void *userdata);
+        /* Policy pacemaker: set the promotion score of a resource instance
+         * on a node (HDHA_PCMK_SCORE_NEVER is -INFINITY), and report a
+         * failure of one to Pacemaker. Asynchronous, carried out in the
+         * order asked. */
+        void (*pacemaker_set_score)(void *userdata, const char *resource, const char *node, int score);
+        void (*pacemaker_report_failure)(void *userdata, const char *resource, const char *node,
+                                         const char *reason);
         void *userdata;
 } HdhaManagerEnv;
 
@@ -87,6 +94,40 @@ int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done,
 int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
 int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
 int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen);
+
+/* --- Policy pacemaker (manager-pacemaker.c) ---
+ * A group is a promotable clone; instance i (OCF_RESKEY_CRM_meta_clone) is
+ * its i-th configured domain. The agent tells the manager which resource
+ * instance on which node stands for which member on every action
+ * (hdha_manager_pacemaker_instance), and gets the member's state and the
+ * promotion score to set. On a pacemaker group, hdha_manager_switch() does
+ * not move the device: it makes Pacemaker do it (the holder's score to
+ * -INFINITY, the target's above the other standbys) and finishes once the
+ * agent's promote of the target (hdha_manager_promote) moved it, or fails
+ * with -ETIMEDOUT. A member that fails has its score set to -INFINITY and
+ * its failure reported to Pacemaker at once. -ENOTCONN: no resource
+ * instance known for a member involved (no agent call since the start). */
+#define HDHA_PCMK_SCORE_HOLDER 100
+#define HDHA_PCMK_SCORE_TARGET 50
+#define HDHA_PCMK_SCORE_STANDBY 10 /* plus one per member after it (up to 30): the first in order wins */
+#define HDHA_PCMK_SCORE_LAST_HOLDER 5 /* a standby that held the device last: demoted, so not promoted again */
+#define HDHA_PCMK_SCORE_NEVER (-1000000) /* -INFINITY */
+#define HDHA_PCMK_SWITCH_TIMEOUT_USEC (45U * 1000U * 1000U)
+
+typedef struct HdhaPcmkMember {
+        const char *domain;
+        HdhaRole role;
+        bool holder; /* the table has the device on it */
+        int score;
+} HdhaPcmkMember;
+
+/* -ERANGE: the group has no member number instance. */
+int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned instance, const char *resource,
+                                    const char *node, HdhaPcmkMember *ret);
+/* The agent's promote: moves the device to domain like a switch of a
+ * non-pacemaker group, never through Pacemaker. */
+int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
+                         void *userdata);
 
 /* Read access for the bus. */
 typedef struct HdhaGroupStatus {

@@ -33,13 +33,14 @@ static void test_error_round_trip(void **state) {
                 for (const sd_bus_error_map *f = e + 1; f->name; f++)
                         assert_int_not_equal(e->code, f->code);
         }
-        assert_int_equal(n, 13);
+        assert_int_equal(n, 14);
 
         assert_string_equal(hdha_bus_error_from_errno(-ENOENT), HDHA_BUS_ERROR_NO_SUCH_GROUP);
         assert_string_equal(hdha_bus_error_from_errno(-EBUSY), HDHA_BUS_ERROR_BUSY);
         assert_string_equal(hdha_bus_error_from_errno(-ESRCH), HDHA_BUS_ERROR_NOT_STANDBY);
         assert_string_equal(hdha_bus_error_from_errno(-ECANCELED), HDHA_BUS_ERROR_INTERRUPTED);
         assert_string_equal(hdha_bus_error_from_errno(-EPERM), HDHA_BUS_ERROR_ACCESS_DENIED);
+        assert_string_equal(hdha_bus_error_from_errno(-ETIMEDOUT), HDHA_BUS_ERROR_PACEMAKER_FAILURE);
         assert_null(hdha_bus_error_from_errno(-ENOMEM));
         assert_null(hdha_bus_error_from_errno(0));
 }

@@ -82,6 +82,22 @@ static void env_reconciled(void *userdata) {
         fprintf(run->out, "signal: reconciled\n");
 }
 
+static void env_pacemaker_set_score(void *userdata, const char *resource, const char *node, int score) {
+        Run *run = userdata;
+
+        if (score <= HDHA_PCMK_SCORE_NEVER)
+                fprintf(run->out, "pacemaker: score %s on %s = -INFINITY\n", resource, node);
+        else
+                fprintf(run->out, "pacemaker: score %s on %s = %d\n", resource, node, score);
+}
+
+static void env_pacemaker_report_failure(void *userdata, const char *resource, const char *node,
+                                         const char *reason) {
+        Run *run = userdata;
+
+        fprintf(run->out, "pacemaker: fail %s on %s (%s)\n", resource, node, reason);
+}
+
 static void log_to_transcript(int level, const char *line, void *userdata) {
         Run *run = userdata;
         const char *dir = strstr(line, run->dir);
@@ -133,6 +149,8 @@ static void manager_start(Run *run) {
                 .connection_changed = env_connection_changed,
                 .member_failed = env_member_failed,
                 .reconciled = env_reconciled,
+                .pacemaker_set_score = env_pacemaker_set_score,
+                .pacemaker_report_failure = env_pacemaker_report_failure,
                 .userdata = run,
         };
         HdhaConfigErrors errors = {};
@@ -210,6 +228,8 @@ static int op_call(Run *run, const char *verb, char *a, char *b) {
                 return hdha_manager_switch(run->m, a, b, false, on_done, run);
         if (strcmp(verb, "force-switch") == 0)
                 return hdha_manager_switch(run->m, a, b, true, on_done, run);
+        if (strcmp(verb, "promote") == 0)
+                return hdha_manager_promote(run->m, a, b, on_done, run);
         if (strcmp(verb, "failover") == 0)
                 return hdha_manager_failover(run->m, a, b, on_done, run);
         if (strcmp(verb, "release") == 0)
@@ -301,6 +321,16 @@ static void command(Run *run, char *line) {
                 free(d->fail_message);
                 d->fail_op = strdup(argv[1]);
                 d->fail_message = strdup(buf);
+        } else if (strcmp(argv[0], "pcmk-instance") == 0 && argc == 5) {
+                /* pcmk-instance GROUP I RESOURCE NODE: the agent's call. */
+                HdhaPcmkMember mem;
+
+                r = hdha_manager_pacemaker_instance(run->m, argv[1], (unsigned) atoi(argv[2]), argv[3], argv[4], &mem);
+                if (r < 0)
+                        fprintf(run->out, "instance: %s\n", strerror(-r));
+                else
+                        fprintf(run->out, "instance: %s %s%s score=%d\n", mem.domain, hdha_role_to_string(mem.role),
+                                mem.holder ? " holder" : "", mem.score);
         } else if (strcmp(argv[0], "crash") == 0) {
                 fake_hv_crash_pending(run->hv);
                 run->m = hdha_manager_free(run->m);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Policy pacemaker: the group is a promotable clone of ocf:hostdev-ha:hostdev
+ * and Pacemaker decides where the device goes. This file keeps which
+ * resource instance stands for which member (told by the agent on every
+ * action), the promotion score of each member, the failure reports, and the
+ * switches a user asks for, which Pacemaker carries out. No Pacemaker
+ * client here: the manager's environment runs crm_attribute and
+ * crm_resource. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-internal.h"
+
+static PcmkInstance *pcmk_find(Group *g, const char *domain) {
+        for (size_t i = 0; i < g->n_pcmk; i++)
+                if (strcmp(g->pcmk[i].domain, domain) == 0)
+                        return &g->pcmk[i];
+        return NULL;
+}
+
+static void pcmk_instance_done(PcmkInstance *p) {
+        free(p->domain);
+        free(p->resource);
+        free(p->node);
+}
+
+/* Records (or updates) the instance of domain; 1 if it changed. */
+static int pcmk_record(Group *g, const char *domain, const char *resource, const char *node) {
+        PcmkInstance *p = pcmk_find(g, domain), n = {};
+
+        if (p && strcmp(p->resource, resource) == 0 && strcmp(p->node, node) == 0)
+                return 0;
+        n.domain = strdup(domain);
+        n.resource = strdup(resource);
+        n.node = strdup(node);
+        if (!n.domain || !n.resource || !n.node) {
+                pcmk_instance_done(&n);
+                return -ENOMEM;
+        }
+        if (!p) {
+                PcmkInstance *a = realloc(g->pcmk, (g->n_pcmk + 1) * sizeof(*a));
+
+                if (!a) {
+                        pcmk_instance_done(&n);
+                        return -ENOMEM;
+                }
+                g->pcmk = a;
+                p = &g->pcmk[g->n_pcmk++];
+        } else
+                pcmk_instance_done(p);
+        *p = n;
+        log_info("Group '%s': '%s' is Pacemaker's resource instance '%s' on node '%s'.", g->name, domain, resource,
+                 node);
+        return 1;
+}
+
+/* The promotion score of a member: the holder highest (unless a switch away
+ * from it is asked for), the target of such a switch next, the other
+ * standbys lower (the first in order highest among them) and the one that
+ * released the device lowest while nobody holds it (Pacemaker demoted it:
+ * its demote must not make it the best candidate again before the promote
+ * of another starts),
+ * anything else never promoted. */
+static int pcmk_score(const Group *g, const char *domain) {
+        const HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
+        size_t index = 0;
+
+        if (!mem)
+                return HDHA_PCMK_SCORE_NEVER;
+        if (mem->role == HDHA_ROLE_ACTIVE && g->table->active && strcmp(g->table->active, domain) == 0)
+                return g->pcmk_target ? HDHA_PCMK_SCORE_NEVER : HDHA_PCMK_SCORE_HOLDER;
+        if (mem->role != HDHA_ROLE_STANDBY)
+                return HDHA_PCMK_SCORE_NEVER;
+        if (g->pcmk_target && strcmp(g->pcmk_target, domain) == 0)
+                return HDHA_PCMK_SCORE_TARGET;
+        if (g->pcmk_last_holder && strcmp(g->pcmk_last_holder, domain) == 0)
+                return HDHA_PCMK_SCORE_LAST_HOLDER;
+        for (size_t i = 0; i < g->config->n_domains; i++)
+                if (strcmp(g->config->domains[i], domain) == 0)
+                        index = i;
+        return HDHA_PCMK_SCORE_STANDBY + (int) MIN(g->config->n_domains - 1 - index, 30U);
+}
+
+static void pcmk_set_score(Group *g, const char *domain) {
+        const HdhaManagerEnv *env = &g->manager->env;
+        const PcmkInstance *p = pcmk_find(g, domain);
+
+        if (p && env->pacemaker_set_score)
+                env->pacemaker_set_score(env->userdata, p->resource, p->node, pcmk_score(g, domain));
+}
+
+int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned instance, const char *resource,
+                                    const char *node, HdhaPcmkMember *ret) {
+        const HdhaTableMember *mem;
+        const char *domain;
+        Group *g;
+        int r;
+
+        if (!group || !hdha_group_name_is_valid(group) || !resource || !node || !*resource || !*node ||
+            strlen(resource) > 256 || strlen(node) > 256)
+                return -EINVAL;
+        g = manager_get_group(m, group);
+        if (!g)
+                return -ENOENT;
+        if (instance >= g->config->n_domains)
+                return -ERANGE;
+        domain = g->config->domains[instance];
+        mem = hdha_table_group_get_member(g->table, domain);
+        if (!mem)
+                return -ENXIO;
+        r = pcmk_record(g, domain, resource, node);
+        if (r < 0)
+                return r;
+        *ret = (HdhaPcmkMember) {
+                .domain = domain,
+                .role = mem->role,
+                .holder = g->table->active && strcmp(g->table->active, domain) == 0,
+                .score = pcmk_score(g, domain),
+        };
+        return 0;
+}
+
+/* --- Failures ---------------------------------------------------------------- */
+
+void group_pcmk_member_failed(Group *g, const char *domain, const char *reason) {
+        const HdhaManagerEnv *env = &g->manager->env;
+        const PcmkInstance *p = pcmk_find(g, domain);
+
+        if (!p) {
+                log_warning("Group '%s': '%s' failed, but no Pacemaker resource instance is known for it yet; "
+                            "its next monitor reports it.", g->name, domain);
+                return;
+        }
+        log_notice("Group '%s': '%s' failed (%s), reporting it to Pacemaker as '%s' on '%s'.", g->name, domain,
+                   reason, p->resource, p->node);
+        /* Never promoted again before it is rebuilt; then the failure, so that
+         * the transition it starts already promotes another member. */
+        pcmk_set_score(g, domain);
+        if (env->pacemaker_report_failure)
+                env->pacemaker_report_failure(env->userdata, p->resource, p->node, reason);
+}
+
+/* --- Switches carried out by Pacemaker ------------------------------------------- */
+
+/* Every known instance gets the score of its member now. */
+static void pcmk_push_scores(Group *g) {
+        for (size_t i = 0; i < g->n_pcmk; i++)
+                pcmk_set_score(g, g->pcmk[i].domain);
+}
+
+static void pcmk_switch_end(Group *g, int r, const char *message) {
+        const HdhaManagerEnv *env = &g->manager->env;
+        HdhaOpDoneFn done = g->pcmk_done;
+        void *userdata = g->pcmk_done_userdata;
+
+        if (g->pcmk_timer)
+                env->timer_stop(env->userdata, g->pcmk_timer);
+        g->pcmk_timer = NULL;
+        g->pcmk_done = NULL;
+        g->pcmk_done_userdata = NULL;
+        if (r < 0)
+                log_error("Group '%s': the switch to '%s' through Pacemaker failed: %s", g->name, g->pcmk_target,
+                          message);
+        else
+                log_info("Group '%s': Pacemaker promoted '%s', the switch is done.", g->name, g->pcmk_target);
+        g->pcmk_target = mfree(g->pcmk_target);
+        pcmk_push_scores(g);
+        if (env->group_changed)
+                env->group_changed(env->userdata, g->name);
+        if (done)
+                done(userdata, r, message);
+}
+
+static void on_pcmk_timeout(void *userdata) {
+        Group *g = userdata;
+
+        g->pcmk_timer = NULL;
+        pcmk_switch_end(g, -ETIMEDOUT, "Pacemaker did not promote the target in time; the scores are restored");
+}
+
+int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        const HdhaManagerEnv *env = &g->manager->env;
+        const char *holder = g->table->active;
+        int r;
+
+        if (!pcmk_find(g, domain) || (holder && !pcmk_find(g, holder)))
+                return -ENOTCONN;
+        g->pcmk_target = strdup(domain);
+        if (!g->pcmk_target)
+                return -ENOMEM;
+        r = env->timer_start(env->userdata, HDHA_PCMK_SWITCH_TIMEOUT_USEC, on_pcmk_timeout, g, &g->pcmk_timer);
+        if (r < 0) {
+                g->pcmk_target = mfree(g->pcmk_target);
+                return r;
+        }
+        g->pcmk_done = done;
+        g->pcmk_done_userdata = userdata;
+        log_info("Group '%s': switch to '%s' asked for; Pacemaker carries it out (promotion scores: '%s' "
+                 "-INFINITY, '%s' %d).", g->name, domain, strna(holder), domain, HDHA_PCMK_SCORE_TARGET);
+        /* The target first: the holder's -INFINITY must find it preferred. */
+        pcmk_set_score(g, domain);
+        if (holder)
+                pcmk_set_score(g, holder);
+        return 0;
+}
+
+/* The device moved: the scores follow at once, not at the next monitors
+ * (a stale score would let Pacemaker pick the wrong standby next). */
+void group_pcmk_holder_changed(Group *g, const char *old_holder) {
+        if (g->config->policy != HDHA_POLICY_PACEMAKER)
+                return;
+        /* Released, with no new holder yet: the one that let go is the
+         * least preferred standby until another holds the device. */
+        if (g->table->active || !old_holder)
+                g->pcmk_last_holder = mfree(g->pcmk_last_holder);
+        else {
+                char *d = strdup(old_holder);
+
+                if (d) {
+                        free(g->pcmk_last_holder);
+                        g->pcmk_last_holder = d;
+                }
+        }
+        if (g->pcmk_target && g->table->active && strcmp(g->table->active, g->pcmk_target) == 0)
+                return pcmk_switch_end(g, 0, NULL);
+        pcmk_push_scores(g);
+}
+
+/* Whoever waits for a switch is not told: the group goes with the manager,
+ * after the bus answered its calls. */
+void group_pcmk_free(Group *g) {
+        const HdhaManagerEnv *env = &g->manager->env;
+
+        if (g->pcmk_timer)
+                env->timer_stop(env->userdata, g->pcmk_timer);
+        g->pcmk_timer = NULL;
+        g->pcmk_done = NULL;
+        for (size_t i = 0; i < g->n_pcmk; i++)
+                pcmk_instance_done(&g->pcmk[i]);
+        g->pcmk = mfree(g->pcmk);
+        g->n_pcmk = 0;
+        g->pcmk_target = mfree(g->pcmk_target);
+        g->pcmk_last_holder = mfree(g->pcmk_last_holder);
+}

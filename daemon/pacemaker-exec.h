@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+/* Pacemaker's command-line clients (crm_attribute, crm_resource) run from
+ * the event loop without blocking it: one child at a time, in the order
+ * queued, each watched by a child source and killed after a deadline. Needs
+ * SIGCHLD blocked. Failures are logged. */
+
+typedef struct PcmkExec PcmkExec;
+
+int pcmk_exec_new(sd_event *event, PcmkExec **ret);
+PcmkExec *pcmk_exec_free(PcmkExec *p);
+
+/* Queues a copy of argv (NULL-terminated; argv[0] found in PATH).
+ * -ENOBUFS when too many are waiting. */
+int pcmk_exec_queue(PcmkExec *p, char *const argv[]);
+
+/* The commands the manager's environment needs. */
+int pcmk_exec_set_score(PcmkExec *p, const char *resource, const char *node, int score);
+int pcmk_exec_report_failure(PcmkExec *p, const char *resource, const char *node);

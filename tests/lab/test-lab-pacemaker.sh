@@ -1,0 +1,226 @@
+#!/bin/bash
+# ocf:hostdev-ha:hostdev under a real Corosync + Pacemaker on the lab, with
+# hostdev-had in policy pacemaker: the agent's meta-data against the OCF DTD
+# and ocf-tester; the clone created with the exact pcs lines of
+# docs/pacemaker.md (LAB_PCMK_TOOL=crm: the crm lines, see
+# test-lab-pacemaker-crm.sh); one instance promoted and its domain holding
+# the device; the active guest's QEMU killed: the standby promoted at the
+# active quota, the failed one back as a standby at the standby quota after
+# failure-timeout; planned switches through the bus (Switch) and through
+# Pacemaker (the promoted instance's score); hostdev-had restarted under
+# Pacemaker without a failover; the clone stopped (every domain deactivated)
+# and started. A sampler reads both live XMLs throughout: the device is
+# never on two domains.
+# shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
+set -u
+# The agent reaches the lab's bus at the system bus's default path: it runs
+# under pacemaker-execd, without the test's environment.
+# shellcheck source=tests/lab/lab.sh
+. "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
+# shellcheck source=tests/lab/lab-libvirt.sh
+. "$LAB_HOME/lab-libvirt.sh"
+# shellcheck source=tests/lab/lab-daemon.sh
+. "$LAB_HOME/lab-daemon.sh"
+# shellcheck source=tests/lab/lab-cluster.sh
+. "$LAB_HOME/lab-cluster.sh"
+# shellcheck source=tests/lab/lab-agent.sh
+. "$LAB_HOME/lab-agent.sh"
+
+tool=${LAB_PCMK_TOOL:-pcs}
+alias=ua-hostdev-nic0
+standby_quota=50000
+docs=$LAB_HOME/../../docs/pacemaker.md
+
+teardown() {
+	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
+	lab_cluster_stop
+	lab_daemon_stop
+	lab_libvirt_stop
+	lab_bus_stop
+}
+trap teardown EXIT
+
+domain_of() { case $1 in nic0:0) echo vm-a ;; nic0:1) echo vm-b ;; *) return 1 ;; esac; }
+instance_of() { case $1 in vm-a) echo nic0:0 ;; vm-b) echo nic0:1 ;; esac; }
+other() { if [ "$1" = vm-a ]; then echo vm-b; else echo vm-a; fi; }
+quota() { virsh schedinfo --live "$1" | sed -n 's/^vcpu_quota *: *//p'; }
+holder() { lab_daemon_get nic0 Active | sed 's/^s "\(.*\)"$/\1/'; }
+role() { lab_daemon_get nic0 Members | grep -o "\"$1\" \"[a-z]*\"" | cut -d'"' -f4; }
+
+# The instances in role ROLE (Promoted, Unpromoted, Stopped) as crm_mon
+# shows them, space-separated.
+instances() {
+	crm_mon -1 --output-as=xml 2>/dev/null |
+		sed -n "s/.*<resource id=\"\(nic0:[0-9]*\)\" [^>]*role=\"$1\".*/\1/p" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+promoted() { instances Promoted; }
+failures() { crm_mon -1 --output-as=xml 2>/dev/null | grep -c '<failure ' ; }
+
+# settled DOMAIN: Pacemaker shows DOMAIN's instance promoted and the other
+# unpromoted, the daemon has the device on DOMAIN alone (both live XMLs), at
+# the active quota, the other at the standby quota.
+settled() {
+	local d=$1 o
+	o=$(other "$1")
+	lab_wait_for 60 eval '[ "$(promoted)" = "$(instance_of "$d")" ] && [ "$(instances Unpromoted)" = "$(instance_of "$o")" ]' ||
+		{ diag "promoted: '$(promoted)', unpromoted: '$(instances Unpromoted)', expected $d promoted"; return 1; }
+	lab_wait_for 10 eval '[ "$(holder)" = "$d" ]' || { diag "holder '$(holder)', expected $d"; return 1; }
+	lab_device_exclusive --alias "$alias" "$d" vm-a vm-b || return 1
+	[ "$(quota "$d")" != "$standby_quota" ] || { diag "$d at the standby quota"; return 1; }
+	lab_wait_for 10 eval '[ "$(quota "$o")" = "$standby_quota" ]' || { diag "$o at quota $(quota "$o")"; return 1; }
+}
+
+# The device on two domains at once, ever: a background sampler of both
+# live XMLs (lab_device_holders lists the running holders).
+sample() {
+	local h
+	while :; do
+		h=$(lab_device_holders --alias "$alias" vm-a vm-b 2>/dev/null)
+		case $h in *" "*) echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders" ;; esac
+		echo x >>"$LAB_DIR/samples"
+		sleep 0.05
+	done
+}
+never_two() {
+	diag "$(wc -l <"$LAB_DIR/samples") samples of both live XMLs"
+	[ ! -s "$LAB_DIR/two-holders" ] || { diag "on two domains: $(head -n 3 "$LAB_DIR/two-holders")"; return 1; }
+}
+
+# The documented lines between <!-- TOOL-begin --> and <!-- TOOL-end -->.
+doc_lines() {
+	sed -n "/<!-- $1-begin -->/,/<!-- $1-end -->/p" "$docs" | grep -v -e '^<!--' -e '^```'
+}
+create_clone() {
+	local cmd
+	cmd=$(doc_lines "$tool")
+	[ -n "$cmd" ] || { diag "no $tool lines in $docs"; return 1; }
+	diag "running: $cmd"
+	eval "$cmd" >"$LAB_DIR/create.out" 2>&1 || { diag "$(cat "$LAB_DIR/create.out")"; return 1; }
+}
+
+lab_bus_start
+check "bus at the system path, the default for every lab process" \
+	eval 'busctl --system status org.freedesktop.DBus >/dev/null'
+check "libvirtd starts" lab_libvirt_start
+check "guests defined (not started: Pacemaker starts them)" \
+	eval 'lab_guest_define vm-a && lab_guest_define vm-b'
+lab_daemon_group nic0 pacemaker vm-a vm-b
+echo "StandbyVcpuQuota=$standby_quota" >>"$LAB_DAEMON_CONFIG/groups.d/nic0.conf"
+check "daemon starts" lab_daemon_start
+check "agent installed in the lab's OCF folder" lab_agent_install
+check "agent meta-data valid against $LAB_OCF_DTD" lab_agent_metadata_valid
+t=$(date +%s%N)
+check "cluster starts" lab_cluster_start
+diag "cluster online in $(( ($(date +%s%N) - t) / 1000000 )) ms"
+check "crm_resource sees the agent" eval 'crm_resource --show-metadata ocf:hostdev-ha:hostdev >/dev/null'
+
+if [ "$tool" = pcs ]; then
+	# Instance 1 (vm-b) by hand, before the clone exists.
+	ocftest() {
+		ocf-tester -n hdtest -o group=nic0 -o CRM_meta_clone=1 "$LAB_AGENT" >"$LAB_DIR/ocf-tester.out" 2>&1
+		local rc=$?
+		sed 's/^/  /' "$LAB_DIR/ocf-tester.out" | while read -r l; do diag "$l"; done
+		return $rc
+	}
+	check "ocf-tester passes" ocftest
+	check "vm-b deactivated after it" eval '[ "$(role vm-b)" = deactivated ]'
+	check "validate-all refuses a group hostdev-had does not know" \
+		eval '[ "$(lab_agent validate-all OCF_RESOURCE_INSTANCE=x:0 OCF_RESKEY_group=nic9 OCF_RESKEY_CRM_meta_clone=0 2>/dev/null; echo $?)" = 6 ]'
+	check "validate-all refuses an instance beyond the members" \
+		eval '[ "$(lab_agent validate-all OCF_RESOURCE_INSTANCE=x:2 OCF_RESKEY_group=nic0 OCF_RESKEY_CRM_meta_clone=2 2>/dev/null; echo $?)" = 6 ]'
+	crm_attribute --promotion=hdtest --delete >/dev/null 2>&1
+fi
+
+sampler=
+sample &
+sampler=$!
+
+t=$(date +%s%N)
+check "clone created with the documented $tool lines" create_clone
+check "one instance promoted, its domain holds the device" eval 'lab_wait_for 90 eval "[ -n \"\$(promoted)\" ]"'
+diag "clone created -> promoted in $(( ($(date +%s%N) - t) / 1000000 )) ms: $(promoted)"
+first=$(domain_of "$(promoted)")
+check "$first holds the device, at the active quota; the other a standby" settled "$first"
+check "no failed action" eval '[ "$(failures)" = 0 ]'
+lab_wait_for 30 lab_console_has vm-a '^READY$'
+lab_wait_for 30 lab_console_has vm-b '^READY$'
+
+# A crash of the holder: its QEMU killed.
+h=$first o=$(other "$first")
+t=$(date +%s%N)
+check "SIGKILL of $h's QEMU" eval 'kill -KILL "$(cat "/run/libvirt/qemu/$h.pid")"'
+check "Pacemaker promotes $o" eval 'lab_wait_for 30 eval "[ \"\$(promoted)\" = \"$(instance_of "$o")\" ]"'
+ms=$(( ($(date +%s%N) - t) / 1000000 ))
+diag "kill -> $o promoted by Pacemaker: $ms ms"
+check "... in under 2 s (monitor interval 10 s)" test "$ms" -lt 2000
+check "$o holds the device alone, at the active quota" \
+	eval 'lab_wait_for 10 eval "[ \"\$(holder)\" = $o ]" && lab_device_exclusive --alias "$alias" "$o" vm-a vm-b && [ "$(quota "$o")" != "$standby_quota" ]'
+check "$h deactivated, its instance stopped" eval 'lab_wait_for 30 eval "[ \"\$(role $h)\" = deactivated ]"'
+t=$(date +%s%N)
+check "after failure-timeout $h is back as a standby" settled "$o"
+diag "back as a standby $(( ($(date +%s%N) - t) / 1000000 )) ms after the failover"
+check "$h runs" lab_guest_active "$h"
+# The failure stays recorded until cleaned up: clean it for what follows.
+crm_resource --cleanup -r nic0-clone >/dev/null 2>&1
+lab_cluster_wait_idle 60
+lab_wait_for 30 lab_console_has "$h" '^READY$'
+
+# A planned switch through hostdev-had's bus: Pacemaker carries it out.
+h=$o o=$(other "$o")
+t=$(date +%s%N)
+check "bus Switch to $o returns once Pacemaker promoted it" lab_daemon_call Switch ssb nic0 "$o" false
+diag "Switch through Pacemaker: $(( ($(date +%s%N) - t) / 1000000 )) ms"
+check "$o promoted, holds the device; $h a standby" settled "$o"
+
+# A planned switch from Pacemaker's side: the promoted instance's score.
+h=$o o=$(other "$o")
+lab_wait_for 30 lab_console_has "$h" '^READY$'
+check "crm_attribute --promotion=$(instance_of "$h") --update=-INFINITY" \
+	crm_attribute --promotion="$(instance_of "$h")" --update=-INFINITY
+check "Pacemaker switches to $o" settled "$o"
+check "no failed action after the switches" eval '[ "$(failures)" = 0 ]'
+
+if [ "$tool" = pcs ]; then
+	# hostdev-had restarted while Pacemaker runs: a monitor during the gap
+	# waits for it; no failover.
+	h=$o
+	gen=$(lab_daemon_get nic0 Generation)
+	check "daemon stops" lab_daemon_stop
+	lab_agent monitor OCF_RESOURCE_INSTANCE="$(instance_of "$h")" OCF_RESKEY_group=nic0 \
+		OCF_RESKEY_CRM_meta_clone="$(instance_of "$h" | cut -d: -f2)" OCF_RESKEY_CRM_meta_on_node="$LAB_CLUSTER_NODE" \
+		OCF_RESKEY_CRM_meta_interval=10000 >/dev/null 2>&1 &
+	mon=$!
+	sleep 2
+	check "daemon starts again" lab_daemon_start
+	gap_monitor() { wait "$mon"; local rc=$?; diag "monitor rc $rc"; [ "$rc" = 8 ]; }
+	check "the monitor during the gap answers Promoted (8)" gap_monitor
+	diag "waiting 25 s: every recurring monitor runs at least twice"
+	sleep 25
+	check "no failover: $h still promoted, holds the device" settled "$h"
+	check "no failed action" eval '[ "$(failures)" = 0 ]'
+	check "the device did not move (generation $gen)" eval '[ "$(lab_daemon_get nic0 Generation)" = "$gen" ]'
+fi
+
+# The clone stopped and started.
+if [ "$tool" = pcs ]; then
+	stop_clone() { pcs resource disable nic0-clone; }
+	start_clone() { pcs resource enable nic0-clone; }
+else
+	stop_clone() { crm resource stop nic0-clone; }
+	start_clone() { crm resource start nic0-clone; }
+fi
+check "clone stopped" stop_clone
+check "every instance stopped, without a failure" \
+	eval 'lab_wait_for 60 eval "[ \"\$(instances Stopped)\" = \"nic0:0 nic0:1\" ]" && lab_cluster_wait_idle 60 && [ "$(failures)" = 0 ]'
+check "every domain deactivated, the device on none" \
+	eval '[ "$(role vm-a)" = deactivated ] && [ "$(role vm-b)" = deactivated ] && ! lab_guest_active vm-a && ! lab_guest_active vm-b && [ -z "$(holder)" ]'
+check "clone started" start_clone
+check "one promoted again, holding the device" eval 'lab_wait_for 90 eval "[ -n \"\$(promoted)\" ]"'
+check "... and the other a standby" settled "$(domain_of "$(promoted)")"
+
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+sampler=
+check "the device was never on two domains (live XML sampled throughout)" never_two
+check "hostdev-had reported the crash to Pacemaker" grep -q "reporting it to Pacemaker" "$LAB_DIR/hostdev-had.log"
+tap_done
