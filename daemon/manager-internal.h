@@ -120,6 +120,9 @@ void group_timer_start(Group *g, void **slot, uint64_t usec);
 void group_timers_stop(Group *g);
 const char *group_first_standby(const Group *g, const char *except);
 void group_operation_ended(Group *g);
+/* Policy auto: start what is due (failover of a failed holder, rebuild of
+ * a failed member), one at a time. */
+void group_auto_check(Group *g);
 
 /* manager-steps.c */
 int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The operations' entry points: checks, then a plan for manager-steps.c;
+ * and the automatic actions of policy auto. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-internal.h"
+
+static bool streq_ptr(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* --- Automatic actions (policy auto) -------------------------------------- */
+
+static void on_auto_done(void *userdata, int r, const char *message) {
+        Group *g = userdata;
+
+        /* One action at a time: see whether another is due. */
+        if (r >= 0)
+                group_auto_check(g);
+}
+
+void group_auto_check(Group *g) {
+        const HdhaTableMember *holder;
+
+        if (g->config->policy != HDHA_POLICY_AUTO || g->frozen || group_is_busy(g) || !g->manager->connected)
+                return;
+
+        holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
+        if (holder && holder->role == HDHA_ROLE_FAILED) {
+                (void) hdha_manager_failover(g->manager, g->name, NULL, on_auto_done, g);
+                return;
+        }
+        for (size_t i = 0; i < g->table->n_members; i++)
+                if (g->table->members[i].role == HDHA_ROLE_FAILED) {
+                        (void) hdha_manager_rebuild(g->manager, g->table->members[i].domain, on_auto_done, g);
+                        return;
+                }
+}
+
+/* --- Operations ------------------------------------------------------------ */
+
+/* Finds the group and checks that it can take an operation now. */
+static int group_for_operation(HdhaManager *m, const char *name, bool force, Group **ret) {
+        Group *g;
+
+        if (!name || !hdha_group_name_is_valid(name))
+                return -EINVAL;
+        g = manager_get_group(m, name);
+        if (!g)
+                return -ENOENT;
+        if (group_is_busy(g))
+                return -EBUSY;
+        if (g->frozen && !force)
+                return -EROFS;
+        if (!m->connected)
+                return -EHOSTDOWN;
+        *ret = g;
+        return 0;
+}
+
+/* The group of a domain, checked as above. */
+static int domain_for_operation(HdhaManager *m, const char *domain, Group **ret) {
+        const HdhaGroupConfig *c;
+
+        if (!domain || !hdha_domain_name_is_valid(domain))
+                return -EINVAL;
+        c = hdha_config_find_domain(m->config, domain);
+        if (!c)
+                return -ENXIO;
+        return group_for_operation(m, c->name, false, ret);
+}
+
+static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
+        if (!domain || !hdha_domain_name_is_valid(domain))
+                return -EINVAL;
+        if (hdha_table_group_get_member(g->table, domain))
+                return 0;
+        return hdha_config_find_domain(m->config, domain) ? -EXDEV : -ENXIO;
+}
+
+static int start_planned(Group *g, HdhaOperation op, const char *source, const char *target, bool force,
+                         HdhaOpDoneFn done, void *userdata) {
+        PlanStep plan[PLAN_MAX];
+        size_t n = plan_for(g, op, source, target, force, plan);
+
+        return group_start_operation(g, op, source, target, plan, n, done, userdata);
+}
+
+/* A switch on a pacemaker group asks Pacemaker; the agent's promote (and
+ * every other policy) moves the device here. */
+static int manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, bool promote,
+                          HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *target;
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, force, &g);
+        if (r < 0)
+                return r;
+        r = group_member_check(m, g, domain);
+        if (r < 0)
+                return r;
+        if (streq_ptr(g->table->active, domain))
+                return -EALREADY;
+        target = hdha_table_group_get_member(g->table, domain);
+        if (target->role != HDHA_ROLE_STANDBY)
+                return -ESRCH;
+        if (g->config->policy == HDHA_POLICY_PACEMAKER && !promote) {
+                if (g->pcmk_done)
+                        return -EBUSY; /* Pacemaker is carrying out a switch */
+                return group_pcmk_switch(g, domain, done, userdata);
+        }
+        return group_switch_here(g, domain, force, done, userdata);
+}
+
+int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                        void *userdata) {
+        return manager_switch(m, group, domain, force, false, done, userdata);
+}
+
+int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
+                         void *userdata) {
+        return manager_switch(m, group, domain, false, true, done, userdata);
+}
+
+int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *holder;
+
+        /* Away from a failed holder, a switch is a failover. */
+        holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
+        if (holder && holder->role == HDHA_ROLE_FAILED)
+                return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, domain, force, done, userdata);
+        return start_planned(g, HDHA_OPERATION_SWITCH, g->table->active, domain, force, done, userdata);
+}
+
+int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
+                          void *userdata) {
+        const char *target = domain;
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, false, &g);
+        if (r < 0)
+                return r;
+        if (!g->table->active)
+                return -EALREADY;
+        if (target) {
+                r = group_member_check(m, g, target);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(target, g->table->active))
+                        return -EALREADY;
+        } else {
+                target = group_first_standby(g, g->table->active);
+                if (!target)
+                        log_error("Group '%s': no standby to fail over to; deactivating '%s' all the same.",
+                                  g->name, g->table->active);
+        }
+        return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
+}
+
+int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata) {
+        Group *g;
+        int r;
+
+        r = group_for_operation(m, group, false, &g);
+        if (r < 0)
+                return r;
+        if (!g->table->active)
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_RELEASE, g->table->active, NULL, false, done, userdata);
+}
+
+int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *mem;
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        mem = hdha_table_group_get_member(g->table, domain);
+        if (IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_ACTIVATE, NULL, domain, false, done, userdata);
+}
+
+int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        const HdhaTableMember *mem;
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        mem = hdha_table_group_get_member(g->table, domain);
+        if (mem->role == HDHA_ROLE_DEACTIVATED)
+                return -EALREADY;
+        return start_planned(g, HDHA_OPERATION_DEACTIVATE, domain, NULL, false, done, userdata);
+}
+
+int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
+        Group *g;
+        int r;
+
+        r = domain_for_operation(m, domain, &g);
+        if (r < 0)
+                return r;
+        if (streq_ptr(g->table->active, domain))
+                return -EBUSY; /* it holds the device: switch or release first */
+        return start_planned(g, HDHA_OPERATION_REBUILD, NULL, domain, false, done, userdata);
+}
+
+int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
+        Group *g;
+
+        if (!group || !hdha_group_name_is_valid(group))
+                return -EINVAL;
+        g = manager_get_group(m, group);
+        if (!g)
+                return -ENOENT;
+        if (g->frozen == frozen)
+                return 0;
+        g->frozen = frozen;
+        log_info("Group '%s' %s.", g->name, frozen ? "frozen: no automatic action" : "thawed");
+        if (m->env.group_changed)
+                m->env.group_changed(m->env.userdata, g->name);
+        if (!frozen)
+                group_auto_check(g);
+        return 1;
+}
+
+/* Called when an operation ends (manager-steps.c). */
+void group_operation_ended(Group *g) {
+        group_auto_check(g);
+}
+
