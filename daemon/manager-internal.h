@@ -65,6 +65,7 @@ struct Group {
         char *alias;
         bool frozen;
         bool removed; /* left the configuration; freed when idle */
+        bool dirty;   /* changed since the table was last written */
 
         /* The operation in flight: its remaining steps and who waits. */
         PlanStep plan[PLAN_MAX];
@@ -111,7 +112,10 @@ struct HdhaManager {
 /* manager.c */
 Group *manager_get_group(HdhaManager *m, const char *name);
 bool group_is_busy(const Group *g);
+/* Writes the table now. */
 int group_commit(Group *g);
+/* Writes it if roles or holder changed since the last write. */
+void group_flush(Group *g);
 int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
 int group_set_holder(Group *g, const char *domain, const char *event);
 /* slot is &g->release_timer (fires EV_RELEASE_TIMEOUT) or &g->retry_timer

@@ -291,6 +291,7 @@ static void reconcile_decide(Group *g) {
                 group_operation_ended(g);
         }
 
+        group_flush(g);
         for (size_t i = 0; i < m->n_groups; i++)
                 if (!m->groups[i]->removed && m->groups[i]->reconciling)
                         return;

@@ -59,6 +59,7 @@ static void on_job_done(void *userdata, int r, const char *message) {
                 return;
         }
         group_step_event(g, r >= 0 ? EV_JOB_DONE : EV_JOB_FAILED, r, message);
+        group_flush(g);
 }
 
 static void on_inspect_done(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
@@ -75,6 +76,7 @@ static void on_inspect_done(void *userdata, int r, const char *message, const Hd
                 group_step_event(g, EV_STOPPED, 0, NULL);
         else
                 group_step_event(g, info->has_device ? EV_PRESENT : EV_GONE, 0, NULL);
+        group_flush(g);
 }
 
 /* Issues the hypervisor job of the current step. */

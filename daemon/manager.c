@@ -74,9 +74,26 @@ int group_commit(Group *g) {
         r = hdha_table_save(m->table, m->table_path);
         if (r < 0)
                 log_error_errno(r, "Failed to write the allocation table '%s': %m", m->table_path);
+        else
+                g->dirty = false;
         if (m->env.group_changed)
                 m->env.group_changed(m->env.userdata, g->name);
         return r;
+}
+
+/* Roles and holder change in memory; the write follows once per event
+ * (group_flush), and always before the next hypervisor job (step_enter). */
+static void group_changed(Group *g) {
+        HdhaManager *m = g->manager;
+
+        g->dirty = true;
+        if (m->env.group_changed)
+                m->env.group_changed(m->env.userdata, g->name);
+}
+
+void group_flush(Group *g) {
+        if (g->dirty)
+                (void) group_commit(g);
 }
 
 int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event) {
@@ -91,7 +108,8 @@ int group_set_role(Group *g, const char *domain, HdhaRole role, const char *even
         if (r <= 0)
                 return r;
         hdha_log_transition(g->name, domain, hdha_role_to_string(old), event, hdha_role_to_string(role));
-        return group_commit(g);
+        group_changed(g);
+        return 1;
 }
 
 /* Makes domain (or nobody) the holder, with the role to go with it. */
@@ -122,11 +140,11 @@ int group_set_holder(Group *g, const char *domain, const char *event) {
         log_info("Group '%s': device %s%s%s -> %s%s%s (generation %llu, %s).", g->name, old ? "'" : "",
                  old ?: "unallocated", old ? "'" : "", domain ? "'" : "", domain ?: "unallocated",
                  domain ? "'" : "", (unsigned long long) g->table->generation, event);
-        r = group_commit(g);
+        group_changed(g);
         if (m->env.connection_changed)
                 m->env.connection_changed(m->env.userdata, g->name, old, domain, g->table->generation);
         group_pcmk_holder_changed(g, old);
-        return r;
+        return 1;
 }
 
 /* The first standby in the configured order, other than except. */
@@ -146,6 +164,7 @@ static void on_release_timeout(void *userdata) {
 
         g->release_timer = NULL;
         group_step_event(g, EV_RELEASE_TIMEOUT, 0, NULL);
+        group_flush(g);
 }
 
 static void on_retry(void *userdata) {
@@ -153,6 +172,7 @@ static void on_retry(void *userdata) {
 
         g->retry_timer = NULL;
         group_step_event(g, EV_RETRY, 0, NULL);
+        group_flush(g);
 }
 
 void group_timer_start(Group *g, void **slot, uint64_t usec) {
@@ -491,6 +511,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
         log_debug("Group '%s': event %s on '%s'%s%s.", g->name, hdha_hv_event_to_string(ev->kind), ev->domain,
                   ev->reason ? ": " : "", ev->reason ?: "");
         group_domain_event(g, ev);
+        group_flush(g);
 }
 
 /* --- Read access ------------------------------------------------------------ */
