@@ -26,5 +26,6 @@ int hdha_hv_libvirt_destroy(HdhaHypervisor *p, const char *domain, HdhaHvDoneFn 
 int hdha_hv_libvirt_start(HdhaHypervisor *p, const char *domain, HdhaHvDoneFn done, void *userdata);
 int hdha_hv_libvirt_set_vcpu_quota(HdhaHypervisor *p, const char *domain, int64_t quota, uint64_t period,
                                    HdhaHvDoneFn done, void *userdata);
+int hdha_hv_libvirt_bind_vfio(HdhaHypervisor *p, const char *nodedev, HdhaHvDoneFn done, void *userdata);
 int hdha_hv_libvirt_inspect(HdhaHypervisor *p, const char *domain, const char *alias,
                             HdhaHvInspectFn done, void *userdata);

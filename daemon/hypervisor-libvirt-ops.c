@@ -19,6 +19,7 @@ typedef enum OpKind {
         OP_START,
         OP_QUOTA,
         OP_INSPECT,
+        OP_BIND_VFIO,
 } OpKind;
 
 typedef struct Op {
@@ -116,6 +117,20 @@ static int op_inspect(Op *op, virDomainPtr dom) {
         return 0;
 }
 
+/* op->domain is the node device's name here. */
+static int op_bind_vfio(Op *op, virConnectPtr conn) {
+        virNodeDevicePtr dev;
+        int r = 0;
+
+        dev = virNodeDeviceLookupByName(conn, op->domain);
+        if (!dev)
+                return hdha_libvirt_last_error(&op->message);
+        if (virNodeDeviceDetachFlags(dev, "vfio", 0) < 0)
+                r = hdha_libvirt_last_error(&op->message);
+        (void) virNodeDeviceFree(dev);
+        return r;
+}
+
 static void op_work(void *data) {
         Op *op = data;
         virConnectPtr conn;
@@ -126,6 +141,12 @@ static void op_work(void *data) {
         if (!conn) {
                 op->r = -ENOTCONN;
                 op->message = strdup("not connected to libvirt");
+                return;
+        }
+
+        if (op->kind == OP_BIND_VFIO) {
+                op->r = op_bind_vfio(op, conn);
+                (void) virConnectClose(conn);
                 return;
         }
 
@@ -316,4 +337,15 @@ int hdha_hv_libvirt_inspect(HdhaHypervisor *p, const char *domain, const char *a
                 }
         }
         return op_submit((HdhaHvLibvirt *) p, op, domain);
+}
+
+int hdha_hv_libvirt_bind_vfio(HdhaHypervisor *p, const char *nodedev, HdhaHvDoneFn done, void *userdata) {
+        Op *op;
+
+        if (!nodedev || !done)
+                return -EINVAL;
+        op = op_new(OP_BIND_VFIO, done, userdata);
+        if (!op)
+                return -ENOMEM;
+        return op_submit((HdhaHvLibvirt *) p, op, nodedev);
 }

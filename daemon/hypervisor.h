@@ -76,6 +76,10 @@ typedef struct HdhaHypervisorOps {
         /* Per-vCPU quota (µs per period, -1 unlimited) and period, live. */
         int (*set_vcpu_quota)(HdhaHypervisor *hv, const char *domain, int64_t quota, uint64_t period,
                               HdhaHvDoneFn done, void *userdata);
+        /* Binds a host PCI function, given as a libvirt node device name
+         * (pci_0000_03_00_0), to vfio-pci, so that later attaches with
+         * managed='no' never rebind host drivers. */
+        int (*bind_vfio)(HdhaHypervisor *hv, const char *nodedev, HdhaHvDoneFn done, void *userdata);
         /* The domain's live state; alias selects the device to look for. */
         int (*inspect)(HdhaHypervisor *hv, const char *domain, const char *alias,
                        HdhaHvInspectFn done, void *userdata);

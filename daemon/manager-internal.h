@@ -66,6 +66,8 @@ struct Group {
         bool frozen;
         bool removed; /* left the configuration; freed when idle */
         bool dirty;   /* changed since the table was last written */
+        bool vfio_bound;    /* Managed=no: the function is on vfio-pci */
+        char *vfio_nodedev; /* its node device name */
 
         /* The operation in flight: its remaining steps and who waits. */
         PlanStep plan[PLAN_MAX];

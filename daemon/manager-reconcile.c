@@ -48,8 +48,42 @@ static void on_inspected(void *userdata, int r, const char *message, const HdhaD
                 reconcile_decide(g);
 }
 
+static void on_vfio_bound(void *userdata, int r, const char *message) {
+        Group *g = userdata;
+
+        g->n_jobs_out--;
+        if (r < 0) {
+                log_warning("Group '%s': cannot bind %s to vfio-pci: %s; attaches with managed='no' will fail "
+                            "until it is bound.", g->name, g->vfio_nodedev, message ?: "unknown error");
+                return;
+        }
+        g->vfio_bound = true;
+        log_info("Group '%s': %s is bound to vfio-pci.", g->name, g->vfio_nodedev);
+}
+
+/* Managed=no: the function goes to vfio-pci once, here, so that a failover
+ * never rebinds host drivers; retried at the next reconciliation if it
+ * fails. */
+static void group_bind_vfio(Group *g) {
+        HdhaHypervisor *hv = g->manager->hv;
+        const HdhaPciAddress *a = &g->config->pci;
+
+        if (g->config->device_kind != HDHA_DEVICE_PCI || g->config->managed || g->vfio_bound)
+                return;
+        free(g->vfio_nodedev);
+        if (asprintf(&g->vfio_nodedev, "pci_%04x_%02x_%02x_%x", a->domain, a->bus, a->slot, a->function) < 0) {
+                g->vfio_nodedev = NULL;
+                return;
+        }
+        g->n_jobs_out++;
+        if (hv->ops->bind_vfio(hv, g->vfio_nodedev, on_vfio_bound, g) < 0)
+                g->n_jobs_out--;
+}
+
 void group_reconcile(Group *g) {
         HdhaHypervisor *hv = g->manager->hv;
+
+        group_bind_vfio(g);
 
         group_timers_stop(g);
         g->reconciling = true;

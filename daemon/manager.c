@@ -48,6 +48,7 @@ static Group *group_free(Group *g) {
         group_timers_stop(g);
         group_plan_clear(g);
         free(g->name);
+        free(g->vfio_nodedev);
         free(g->device_xml);
         free(g->alias);
         free(g->error_message);

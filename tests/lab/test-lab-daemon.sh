@@ -127,7 +127,9 @@ racing() {
 check "racing switches: the second is Busy" racing
 check "the first one went through" exclusive "$to"
 
-# A Device= group: this host cannot pass PCI through.
+# A Device= group: this host cannot pass PCI through. The address must not
+# be one of the machine's own functions: Managed=no binds it to vfio-pci.
+check "0000:00:1f.6 is no PCI function of this machine" test ! -e /sys/bus/pci/devices/0000:00:1f.6
 cat >"$LAB_DAEMON_CONFIG/groups.d/pci0.conf" <<EOF
 [Group]
 Device=0000:00:1f.6
@@ -146,6 +148,8 @@ pci_refused() {
 	[ "$(lab_daemon_get pci0 Active)" = 's ""' ]
 }
 check "PCI passthrough refused with libvirt's message, nothing allocated" pci_refused
+check "Managed=no: the daemon tried to bind it to vfio-pci, and says why it could not" \
+	grep -q "Group 'pci0': cannot bind pci_0000_00_1f_6 to vfio-pci: .*pci_0000_00_1f_6" "$LAB_DIR/hostdev-had.log"
 check "a bad configuration is refused on reload, the old one stays" eval '
 	echo "Bogus=1" >>"$LAB_DAEMON_CONFIG/groups.d/pci0.conf"
 	! lab_daemon_call Reload 2>/dev/null && lab_daemon_get pci0 Name >/dev/null'

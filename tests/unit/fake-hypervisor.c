@@ -125,6 +125,10 @@ static int fake_quota(HdhaHypervisor *hv, const char *domain, int64_t quota, uin
         return queue_op(hv, "quota", domain, quota, done, ud);
 }
 
+static int fake_bind_vfio(HdhaHypervisor *hv, const char *nodedev, HdhaHvDoneFn done, void *ud) {
+        return queue_op(hv, "bind-vfio", nodedev, 0, done, ud);
+}
+
 static int fake_inspect(HdhaHypervisor *hv, const char *domain, const char *alias, HdhaHvInspectFn done,
                         void *ud) {
         FakeHypervisor *f = fake(hv);
@@ -350,6 +354,7 @@ static const HdhaHypervisorOps fake_ops = {
         .start = fake_start,
         .set_vcpu_quota = fake_quota,
         .inspect = fake_inspect,
+        .bind_vfio = fake_bind_vfio,
 };
 
 HdhaHypervisor *fake_hv_new(FILE *transcript) {
