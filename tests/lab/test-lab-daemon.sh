@@ -113,14 +113,20 @@ check "unprivileged caller may read" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$LAB_BUS_ADDRESS" \
 	get-property org.hostdevha.Manager1 /org/hostdevha/Manager1/group/nic0 org.hostdevha.Group1 Active
 
-# Two switches at once: one goes, the other is Busy at once.
+# Two switches at once: one goes, the other is Busy at once. The holder is
+# paused so that the first one is surely still in flight (waiting for the
+# release) when the second arrives; resumed, it lets go.
+busy() { [ "$(lab_daemon_get nic0 Operation)" != 's ""' ]; }
 racing() {
-	local a
+	local a from
+	from=$(active | tr -d '"' | awk '{print $2}')
+	virsh suspend "$from" >/dev/null || return 1
 	lab_daemon_call Switch ssb nic0 "$to" false >"$LAB_DIR/race-1" 2>&1 &
 	a=$!
-	sleep 0.02
+	lab_wait_for 10 busy || { virsh resume "$from" >/dev/null; return 1; }
 	call_error Switch string:nic0 string:"$to" boolean:false >"$LAB_DIR/race-2"
-	wait "$a" || return 1
+	virsh resume "$from" >/dev/null
+	wait "$a" || { diag "first: $(cat "$LAB_DIR/race-1")"; return 1; }
 	diag "second: $(cat "$LAB_DIR/race-2")"
 	grep -q "Error $E.Busy:" "$LAB_DIR/race-2"
 }

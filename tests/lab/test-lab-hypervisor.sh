@@ -255,7 +255,11 @@ line=$(grep '^~ detach ' "$HV_LOG" | tail -n 1)
 diag "blocked detach: $line"
 check "the detach by XML returned r=0" test "$(field r "$line")" = 0
 check "... after blocking at least 1 s" above "$(field ms "$line")" 1000
-check "the loop never lagged 50 ms meanwhile" below "$(field loop_max_ms "$line")" 50
+# Not a timing goal (the machine is shared): the detach blocked for seconds,
+# a loop that waited for it would have lagged as long.
+diag "worst loop lag meanwhile: $(field loop_max_ms "$line") ms"
+check "the loop kept running meanwhile (lag far below the blocked detach)" \
+	below "$(field loop_max_ms "$line")" 1000
 check "inspect: r=0 proved nothing, the paused guest still holds it" \
 	expect inspect vm-b "$ALIAS" -- paused=1 has_device=1
 t0=$(now)
