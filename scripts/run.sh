@@ -1,16 +1,23 @@
 #!/bin/bash
 # run.sh demo|check|bench [CONFIGURE-OPTION...]
+# run.sh demo --keep [CONFIGURE-OPTION...]
 #
 # On a Debian 12 machine, as root: installs what is missing, configures and
 # builds out of tree (in $BUILDDIR, default ./build), then runs the demo,
-# the whole test suite, or the benchmarks.
+# the whole test suite, or the benchmarks. --keep leaves the demo's lab up
+# (see tests/lab/demo.sh).
 set -eu
 
-usage() { echo "usage: $0 demo|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
+usage() { echo "usage: $0 demo [--keep]|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 what=$1
 shift
 case $what in demo|check|bench) ;; *) usage ;; esac
+demo_args=
+if [ "$what" = demo ] && [ "${1:-}" = --keep ]; then
+	demo_args=--keep
+	shift
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$top/build}
@@ -29,7 +36,7 @@ fi
 make -j"$jobs"
 
 case $what in
-demo) exec make demo ;;
+demo) exec make demo DEMO_ARGS="$demo_args" ;;
 check) exec make -j"$jobs" check ;;
 bench) exec make bench ;;
 esac
