@@ -1,6 +1,8 @@
 #!/bin/bash
 # The demo (tests/lab/demo.sh, make demo) as a test, in this test's lab: it
-# ends with status 0 in under two minutes; its failover timeline has every
+# ends with status 0 (its wall time is printed: about a minute here, most
+# of it Pacemaker's failure-timeout; not asserted, the machine is shared);
+# its failover timeline has every
 # step (failure seen, reported to Pacemaker, old holder deactivated, device
 # attached to the standby, standby promoted at full quota, failed VM rebuilt
 # as a standby at the low quota) in order, and so has its switchover
@@ -22,7 +24,6 @@ rc=$?
 ms=$(( ($(date +%s%N) - t) / 1000000 ))
 diag "demo: status $rc in $ms ms"
 check "the demo ends with status 0" test "$rc" = 0 || tail -n 20 "$out" | while IFS= read -r l; do diag "$l"; done
-check "... in under two minutes" test "$ms" -lt 120000
 
 # section FROM TO: the printed lines from the first matching ERE FROM up to
 # the next matching TO.

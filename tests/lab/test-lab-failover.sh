@@ -74,7 +74,7 @@ diag "destroy -> vm-a holds the device: $(( ($(date +%s%N) - t) / 1000000 )) ms"
 check "vm-a active, vm-b rebuilt as standby" recovered vm-b vm-a
 
 # A paused holder cannot let go: deactivated after ReleaseTimeoutSec (3 s).
-lab_wait_for 10 lab_console_has vm-b '^READY$'
+lab_wait_for 60 lab_console_has vm-b '^READY$'
 check "pause vm-a (the holder)" eval 'virsh suspend vm-a >/dev/null'
 t=$(date +%s%N)
 check "switch to vm-b still succeeds" lab_daemon_call Switch ssb nic0 vm-b false
@@ -84,7 +84,7 @@ check "... after the release timeout, not before" test "$elapsed" -ge 3000
 check "vm-b holds it, vm-a rebuilt" recovered vm-a vm-b
 
 # libvirtd killed in the middle of a switch, then started again.
-lab_wait_for 10 lab_console_has vm-a '^READY$'
+lab_wait_for 60 lab_console_has vm-a '^READY$'
 lab_daemon_call Switch ssb nic0 vm-a false >"$LAB_DIR/switch-1.out" 2>&1 &
 sleep 0.05
 check "libvirtd killed mid-switch" lab_libvirtd_kill

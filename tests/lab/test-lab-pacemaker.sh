@@ -142,8 +142,8 @@ diag "clone created -> promoted in $(( ($(date +%s%N) - t) / 1000000 )) ms: $(pr
 first=$(domain_of "$(promoted)")
 check "$first holds the device, at the active quota; the other a standby" settled "$first"
 check "no failed action" eval '[ "$(failures)" = 0 ]'
-lab_wait_for 30 lab_console_has vm-a '^READY$'
-lab_wait_for 30 lab_console_has vm-b '^READY$'
+lab_wait_for 90 lab_console_has vm-a '^READY$'
+lab_wait_for 90 lab_console_has vm-b '^READY$'
 
 # A crash of the holder: its QEMU killed.
 h=$first o=$(other "$first")
@@ -166,7 +166,7 @@ check "$h runs" lab_guest_active "$h"
 # The failure stays recorded until cleaned up: clean it for what follows.
 crm_resource --cleanup -r nic0-clone >/dev/null 2>&1
 lab_cluster_wait_idle 60
-lab_wait_for 30 lab_console_has "$h" '^READY$'
+lab_wait_for 90 lab_console_has "$h" '^READY$'
 
 # A planned switch through hostdev-had's bus: Pacemaker carries it out.
 h=$o o=$(other "$o")
@@ -177,7 +177,7 @@ check "$o promoted, holds the device; $h a standby" settled "$o"
 
 # A planned switch from Pacemaker's side: the promoted instance's score.
 h=$o o=$(other "$o")
-lab_wait_for 30 lab_console_has "$h" '^READY$'
+lab_wait_for 90 lab_console_has "$h" '^READY$'
 check "crm_attribute --promotion=$(instance_of "$h") --update=-INFINITY" \
 	crm_attribute --promotion="$(instance_of "$h")" --update=-INFINITY
 check "Pacemaker switches to $o" settled "$o"
