@@ -163,6 +163,12 @@ static size_t plan_source_back(const Group *g, PlanStep *plan, size_t n, const c
         return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
 }
 
+/* The interrupted operation had asked the source to let go (or was
+ * stopping it). */
+static bool detach_requested(const Group *g) {
+        return IN_SET(g->table->step, HDHA_STEP_DETACHING, HDHA_STEP_WAITING_RELEASE, HDHA_STEP_DEACTIVATING);
+}
+
 /* What is left of the interrupted operation, given where the device is. */
 static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan, bool *ret_rolled_back,
                              bool *ret_follows) {
@@ -175,8 +181,20 @@ static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan,
                 if (holder && streq_ptr(holder, t))
                         return s ? plan_source_back(g, plan, n, s) : 0;
                 if (holder && streq_ptr(holder, s)) {
-                        *ret_rolled_back = true;
-                        return 0;
+                        /* Once the unplug was asked for, the guest may still
+                         * act on it: ask again and finish, never roll back. */
+                        if (!detach_requested(g) || !member_running(g, t)) {
+                                *ret_rolled_back = true;
+                                return 0;
+                        }
+                        n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
+                        n = plan_step(plan, n, g->table->step == HDHA_STEP_DEACTIVATING ? HDHA_STEP_DEACTIVATING
+                                                                                       : HDHA_STEP_DETACHING,
+                                      s);
+                        n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
+                        if (g->table->step == HDHA_STEP_DEACTIVATING)
+                                n = plan_step(plan, n, HDHA_STEP_REBUILDING, s);
+                        return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, s);
                 }
                 if (holder) {
                         *ret_follows = true;

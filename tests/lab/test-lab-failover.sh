@@ -114,5 +114,6 @@ diag "$(head -n 2 "$LAB_DIR/corrupt.log")"
 check "... naming the file" grep -q "$LAB_DAEMON_STATE/table.json" "$LAB_DIR/corrupt.log"
 check "... and the file is left as it was" eval '[ "$(cat "$LAB_DAEMON_STATE/table.json")" = "{\"format\": 1, \"groups\": [" ]'
 check "--rebuild-table rebuilds it from libvirt's live state" lab_daemon_start --rebuild-table
-check "the table follows libvirt" settled "$h"
+live=$(lab_device_holders --alias "$alias" vm-a vm-b)
+check "the table follows libvirt (device on '${live}')" settled "$live"
 tap_done
