@@ -92,6 +92,8 @@ sleep 0.5
 check "libvirtd back" lab_libvirt_start
 wait
 diag "the switch's answer: $(cat "$LAB_DIR/switch-1.out")"
+# The reconnect finishes (or rolls back) the switch: read the holder after.
+lab_wait_for 30 idle
 h=$(holder)
 check "device on exactly the table's holder ($h)" settled "$h"
 
@@ -102,6 +104,7 @@ sleep 0.05
 check "daemon killed mid-switch" lab_daemon_kill
 wait
 check "daemon starts again" lab_daemon_start
+lab_wait_for 30 idle
 h=$(holder)
 check "device on exactly the table's holder ($h)" settled "$h"
 
