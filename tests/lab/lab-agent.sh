@@ -30,10 +30,11 @@ lab_agent_install() {
 }
 
 lab_agent() {
-	local action=$1
+	local action=$1 shell=()
 	shift
+	[ -n "${LAB_AGENT_TRACE:-}" ] && shell=(sh -x)
 	env -i PATH="$PATH" OCF_ROOT=/usr/lib/ocf OCF_RESKEY_CRM_meta_timeout=20000 \
-		OCF_RESKEY_crm_feature_set=3.16.2 "$@" "$LAB_AGENT" "$action"
+		OCF_RESKEY_crm_feature_set=3.16.2 "$@" "${shell[@]}" "$LAB_AGENT" "$action"
 }
 
 lab_agent_metadata_valid() {
