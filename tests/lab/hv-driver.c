@@ -11,6 +11,8 @@
  *                              hdha_hv_event_to_string())
  *   clear                      forget the events not waited for yet
  *   sleep SECONDS              wait-all (the commands started with '&')
+ *   pending                    how many '&' commands are still in flight
+ *                              (answered by the loop alone, without libvirt)
  *
  * "& COMMAND" starts an operation without waiting for it. Output, one line each:
  *   event KIND domain=D alias=A reason=R at=EPOCH_S
@@ -292,6 +294,12 @@ static int execute(char *line) {
                 n_seen = 0;
                 cmd_end(c, 0, NULL);
                 printf("\n");
+                return 0;
+        } else if (streq(w[0], "pending") && n == 1 && !async) {
+                size_t pending = n_async();
+
+                cmd_end(c, 0, NULL);
+                printf(" n=%zu\n", pending);
                 return 0;
         } else if (streq(w[0], "wait-all") && n == 1 && !async) {
                 waiting_all = true;

@@ -92,9 +92,6 @@ reply_has() {
 now() { date +%s.%N; }
 # ms_since T0 [T1]: milliseconds from T0 to T1 (default: now).
 ms_since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-above() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v > l) }' || { diag "$1 is not above $2"; return 1; }; }
-# below VALUE LIMIT: VALUE < LIMIT (decimals).
-below() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v < l) }' || { diag "$1 is not below $2"; return 1; }; }
 
 # wait_event KIND DOMAIN SECONDS: the event came (or had come) from the driver.
 wait_event() { hv_ok wait-event "$@"; }
@@ -107,13 +104,6 @@ message_has() {
 	case $(message) in *"$1"*) return 0 ;; esac
 	diag "message: $(message)"
 	return 1
-}
-
-# quick MS COMMAND...: the command succeeds within MS milliseconds.
-quick() {
-	local limit=$1
-	shift
-	hv_ok "$@" && below "$(field ms)" "$limit"
 }
 
 quiet() { "$@" >/dev/null; }
@@ -163,7 +153,7 @@ diag "attach: $(field ms) ms"
 check "inspect: vm-a runs and holds the device" \
 	expect inspect vm-a "$ALIAS" -- exists=1 running=1 paused=0 has_device=1
 check "the live XML agrees" lab_guest_has_device vm-a "$ALIAS"
-check "vm-a's guest saw the PCI add" lab_console_wait vm-a '^PCI add ' 10
+check "vm-a's guest saw the PCI add" lab_console_wait vm-a '^PCI add ' 30
 check "inspect: vm-b does not hold it" \
 	expect inspect vm-b "$ALIAS" -- exists=1 running=1 has_device=0
 check "inspect: an unknown domain does not exist (r=0)" \
@@ -174,7 +164,7 @@ t0=$(now)
 check "detach from vm-a (request handed over)" hv_ok detach vm-a "$DEV_XML"
 diag "detach call: $(field ms) ms"
 check "DEVICE_REMOVED from vm-a with the alias" \
-	expect wait-event device-removed vm-a 10 -- alias="$ALIAS"
+	expect wait-event device-removed vm-a 30 -- alias="$ALIAS"
 diag "detach -> DEVICE_REMOVED: $(event_latency "$t0") ms"
 check "inspect: the device is gone from vm-a" expect inspect vm-a "$ALIAS" -- has_device=0
 check "detach of a device that is not there: -ENODEV" fails_with -19 detach vm-a "$DEV_XML"
@@ -195,17 +185,17 @@ diag "hostdev attach: r=$(field r) $(message)"
 hv clear
 check "destroy vm-a" hv_ok destroy vm-a
 diag "destroy: $(field ms) ms"
-check "STOPPED (destroyed) from vm-a" expect wait-event stopped vm-a 10 -- reason=destroyed
+check "STOPPED (destroyed) from vm-a" expect wait-event stopped vm-a 30 -- reason=destroyed
 check "destroy of a shut-off domain succeeds" hv_ok destroy vm-a
 check "start vm-a" hv_ok start vm-a
 diag "start: $(field ms) ms"
-check "STARTED (booted) from vm-a" expect wait-event started vm-a 10 booted
+check "STARTED (booted) from vm-a" expect wait-event started vm-a 30 booted
 check "start of a running domain succeeds" hv_ok start vm-a
 
 hv clear
 t0=$(now)
 check "virsh destroy from outside" quiet virsh destroy vm-b
-check "STOPPED (destroyed) from vm-b" expect wait-event stopped vm-b 10 -- reason=destroyed
+check "STOPPED (destroyed) from vm-b" expect wait-event stopped vm-b 30 -- reason=destroyed
 diag "virsh destroy -> STOPPED: $(event_latency "$t0") ms"
 
 hv clear
@@ -218,19 +208,21 @@ check "inspect: vm-a exists, not running" expect inspect vm-a -- exists=1 runnin
 # ---- Detach from a paused guest ------------------------------------------
 check "vm-b boots again" lab_guest_start vm-b
 check "device attached to vm-b" hv_ok attach vm-b "$DEV_XML"
-check "vm-b's guest bound a driver to it" lab_console_wait vm-b '^PCI bind ' 10
+check "vm-b's guest bound a driver to it" lab_console_wait vm-b '^PCI bind ' 30
 check "virsh suspend vm-b" quiet virsh suspend vm-b
 check "inspect: vm-b paused with the device" \
 	expect inspect vm-b "$ALIAS" -- running=1 paused=1 has_device=1
 hv clear
-check "detach by alias from the paused vm-b returns at once" quick 1000 detach vm-b "$DEV_XML"
+# By alias the unplug is only asked for: the call returns while the paused
+# guest still holds the device (how fast is make bench's business).
+check "detach by alias from the paused vm-b returns r=0" hv_ok detach vm-b "$DEV_XML"
 diag "detach by alias, paused guest: $(field ms) ms"
 check "no DEVICE_REMOVED while paused" fails_with -110 wait-event device-removed vm-b 1
 check "inspect: the paused guest still holds it" expect inspect vm-b "$ALIAS" -- has_device=1
 t0=$(now)
 check "virsh resume vm-b" quiet virsh resume vm-b
-check "STARTED (resumed) from vm-b" expect wait-event started vm-b 10 resumed
-check "DEVICE_REMOVED once vm-b runs again" expect wait-event device-removed vm-b 10 -- alias="$ALIAS"
+check "STARTED (resumed) from vm-b" expect wait-event started vm-b 30 resumed
+check "DEVICE_REMOVED once vm-b runs again" expect wait-event device-removed vm-b 30 -- alias="$ALIAS"
 diag "resume -> DEVICE_REMOVED: $(event_latency "$t0") ms"
 
 # A device XML without alias goes through virDomainDetachDeviceFlags(), which
@@ -239,10 +231,13 @@ lab_device_xml "$ALIAS" | grep -v '<alias ' >"$NOALIAS_XML"
 check "start vm-a again (another group's domain)" hv_ok start vm-a
 lab_console_mark vm-b
 check "device attached to vm-b again" hv_ok attach vm-b "$DEV_XML"
-check "vm-b's guest bound a driver to it" lab_console_wait vm-b '^PCI bind ' 10
+check "vm-b's guest bound a driver to it" lab_console_wait vm-b '^PCI bind ' 30
 check "virsh suspend vm-b" quiet virsh suspend vm-b
 hv clear
 check "detach by XML from the paused vm-b started" hv_ok "&" detach vm-b "$NOALIAS_XML"
+# The loop answers while the detach blocks in libvirt (the paused guest
+# holds it there for libvirt's own 5 s): a loop that waited for it could not.
+check "the loop answers while the detach is in flight" expect pending -- n=1
 # Not checked, recorded: on the same connection libvirtd sometimes answers a
 # call only after the blocked detach returns (its RPC trace shows the reply
 # sent late), whatever domain the call is about.
@@ -254,12 +249,7 @@ check "all commands finished" hv_ok wait-all
 line=$(grep '^~ detach ' "$HV_LOG" | tail -n 1)
 diag "blocked detach: $line"
 check "the detach by XML returned r=0" test "$(field r "$line")" = 0
-check "... after blocking at least 1 s" above "$(field ms "$line")" 1000
-# Not a timing goal (the machine is shared): the detach blocked for seconds,
-# a loop that waited for it would have lagged as long.
-diag "worst loop lag meanwhile: $(field loop_max_ms "$line") ms"
-check "the loop kept running meanwhile (lag far below the blocked detach)" \
-	below "$(field loop_max_ms "$line")" 1000
+diag "the detach blocked $(field ms "$line") ms; worst loop lag meanwhile: $(field loop_max_ms "$line") ms"
 check "inspect: r=0 proved nothing, the paused guest still holds it" \
 	expect inspect vm-b "$ALIAS" -- paused=1 has_device=1
 t0=$(now)
@@ -285,7 +275,7 @@ diag "libvirtd restarted -> CONNECTED: $(event_latency "$t0") ms"
 check "inspect works again (vm-b still runs)" expect inspect vm-b "$ALIAS" -- exists=1 running=1
 hv clear
 check "destroy vm-b on the new connection" hv_ok destroy vm-b
-check "events flow on the new connection" expect wait-event stopped vm-b 10 -- reason=destroyed
+check "events flow on the new connection" expect wait-event stopped vm-b 30 -- reason=destroyed
 
 # ---- Shutdown ---------------------------------------------------------------
 hv_close
