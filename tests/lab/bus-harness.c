@@ -13,7 +13,10 @@
  * so an operation takes several ticks, like a real one takes time.
  * --fail makes the next OP (attach, detach, destroy, start, quota) on DOMAIN
  * fail with MESSAGE. The name org.hostdevha.Manager1 is requested after the
- * first reconciliation. SIGTERM or SIGINT end it (exit 0). SIGHUP reloads. */
+ * first reconciliation. SIGTERM or SIGINT end it (exit 0). SIGHUP reloads.
+ * SIGUSR1 holds the fake hypervisor (nothing queued completes, so an
+ * operation stays in flight for as long as a test needs); SIGUSR2 lets it
+ * run again. Each is acknowledged in the log once in effect. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -39,6 +42,7 @@ typedef struct Harness {
         char *config_dir;
         uint64_t tick_usec;
         bool named;
+        bool held;
 } Harness;
 
 static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
@@ -89,7 +93,8 @@ static void env_reconciled(void *userdata) {
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Harness *h = userdata;
 
-        (void) fake_hv_run_one(h->hv);
+        if (!h->held)
+                (void) fake_hv_run_one(h->hv);
         (void) sd_event_source_set_time_relative(s, h->tick_usec);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
@@ -149,6 +154,14 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = reload(userdata, &message);
         if (r < 0)
                 log_error_errno(r, "Reload failed: %s", message ?: "%m");
+        return 0;
+}
+
+static int on_hold(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Harness *h = userdata;
+
+        h->held = si->ssi_signo == SIGUSR1;
+        log_info("Fake hypervisor %s.", h->held ? "held" : "running again");
         return 0;
 }
 
@@ -293,10 +306,14 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGUSR2);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         (void) sd_event_add_signal(h.event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(h.event, NULL, SIGINT, NULL, NULL);
         (void) sd_event_add_signal(h.event, NULL, SIGHUP, on_sighup, &h);
+        (void) sd_event_add_signal(h.event, NULL, SIGUSR1, on_hold, &h);
+        (void) sd_event_add_signal(h.event, NULL, SIGUSR2, on_hold, &h);
 
         /* The tick re-arms itself. */
         h.tick_usec = tick_msec * 1000;
