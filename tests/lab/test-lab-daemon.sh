@@ -68,9 +68,9 @@ switch_to() {
 	lab_daemon_call Switch ssb nic0 "$to" false >/dev/null || return 1
 	exclusive "$to" || return 1
 	[ "$(active)" = "s \"$to\"" ] || return 1
-	lab_console_wait "$to" '^PCI add ' 10 || return 1
+	lab_console_wait "$to" '^PCI add ' 30 || return 1
 	if [ -n "$from" ]; then
-		lab_console_wait "$from" '^PCI remove ' 10 || return 1
+		lab_console_wait "$from" '^PCI remove ' 30 || return 1
 	fi
 }
 
@@ -79,6 +79,9 @@ check "libvirtd starts" lab_libvirt_start
 check "guests defined" eval 'lab_guest_define vm-a && lab_guest_define vm-b'
 check "guests boot" eval 'lab_guest_start vm-a && lab_guest_start vm-b'
 lab_daemon_group nic0 manual vm-a vm-b
+# A paused holder keeps a switch in flight (racing switches below) for as
+# long as the test needs.
+sed -i 's/^ReleaseTimeoutSec=.*/ReleaseTimeoutSec=60/' "$LAB_DAEMON_CONFIG/groups.d/nic0.conf"
 check "hostdev-had --check-config accepts the lab's configuration" \
 	"$LAB_DAEMON" --check-config --config-dir="$LAB_DAEMON_CONFIG"
 check "hostdev-had starts and owns its name" lab_daemon_start
@@ -115,7 +118,8 @@ check "unprivileged caller may read" \
 
 # Two switches at once: one goes, the other is Busy at once. The holder is
 # paused so that the first one is surely still in flight (waiting for the
-# release) when the second arrives; resumed, it lets go.
+# release, up to ReleaseTimeoutSec=60) when the second arrives; resumed, it
+# lets go.
 busy() { [ "$(lab_daemon_get nic0 Operation)" != 's ""' ]; }
 racing() {
 	local a from
@@ -123,7 +127,7 @@ racing() {
 	virsh suspend "$from" >/dev/null || return 1
 	lab_daemon_call Switch ssb nic0 "$to" false >"$LAB_DIR/race-1" 2>&1 &
 	a=$!
-	lab_wait_for 10 busy || { virsh resume "$from" >/dev/null; return 1; }
+	lab_wait_for 30 busy || { virsh resume "$from" >/dev/null; return 1; }
 	call_error Switch string:nic0 string:"$to" boolean:false >"$LAB_DIR/race-2"
 	virsh resume "$from" >/dev/null
 	wait "$a" || { diag "first: $(cat "$LAB_DIR/race-1")"; return 1; }
@@ -147,7 +151,7 @@ check "the PCI group is there" eval 'lab_daemon_get pci0 Name | grep -q pci0'
 check "a third guest for it" eval 'lab_guest_define vm-c && lab_guest_define vm-d && lab_guest_start vm-c'
 pci_refused() {
 	local out
-	lab_wait_for 10 eval 'lab_daemon_get pci0 Members | grep -q "vm-c\" \"standby"' || return 1
+	lab_wait_for 30 eval 'lab_daemon_get pci0 Members | grep -q "vm-c\" \"standby"' || return 1
 	out=$(call_error Switch string:pci0 string:vm-c boolean:false)
 	diag "pci0 -> vm-c: $out"
 	case $out in *"host doesn't support passthrough"*) ;; *) return 1 ;; esac
