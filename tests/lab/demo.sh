@@ -401,7 +401,7 @@ for dom in vm-a vm-b; do
 	bg "console-$dom" bash -c 'tail -n 0 -F "$0" 2>/dev/null | stamp >"$1"' "$LAB_DIR/$dom.console" "$D/console-$dom"
 done
 bg monitor bash -c 'exec "$0" monitor --json >"$1"' "$CTL" "$D/monitor.json"
-lab_wait_for 10 grep -q Monitoring "$D/monitor.err" || fail "hostdevctl monitor did not start: $(cat "$D/monitor.err")"
+lab_wait_for 30 grep -q Monitoring "$D/monitor.err" || fail "hostdevctl monitor did not start: $(cat "$D/monitor.err")"
 sample </dev/null >/dev/null 2>&1 &
 sampler=$!
 

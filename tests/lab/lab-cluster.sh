@@ -137,7 +137,7 @@ lab_cluster_spawn() {
 	# shellcheck disable=SC2016 # expanded by the child
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
 		</dev/null >"$LAB_CLUSTER_DIR/$name.out" 2>&1 &
-	lab_wait_for 5 test -s "$pidfile" || lab_cluster_fail "$name did not start"
+	lab_wait_for 30 test -s "$pidfile" || lab_cluster_fail "$name did not start"
 }
 
 # The node is online and a DC is elected.
@@ -157,7 +157,7 @@ lab_cluster_start() {
 		lab_cluster_seed_cib || lab_cluster_fail "cannot seed the CIB" || return 1
 	lab_cluster_spawn corosync corosync -f -c /etc/corosync/corosync.conf || return 1
 	# pacemakerd fails at once if Corosync's CPG is not up yet.
-	lab_wait_for 10 corosync-cfgtool -s >/dev/null 2>&1 ||
+	lab_wait_for 30 corosync-cfgtool -s >/dev/null 2>&1 ||
 		lab_cluster_fail "corosync did not come up (another cluster in this network namespace? see $LAB_CLUSTER_DIR/corosync.log)" ||
 		return 1
 	PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \

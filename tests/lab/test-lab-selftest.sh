@@ -40,12 +40,12 @@ move() {
 		exclusive || return 1
 	fi
 	lab_device_detach "$from" || return 1
-	lab_console_wait "$from" '^PCI remove ' 10 || return 1
+	lab_console_wait "$from" '^PCI remove ' 30 || return 1
 	exclusive "" || return 1
 	if [ "$break_mode" != attach-both ]; then
 		lab_device_attach "$to" || return 1
 	fi
-	lab_console_wait "$to" '^PCI add ' 10 || return 1
+	lab_console_wait "$to" '^PCI add ' 30 || return 1
 	exclusive "$to"
 }
 
@@ -60,7 +60,7 @@ diag "two guests up in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "no guest has the device at boot" exclusive ""
 
 check "device attached to vm-a" lab_device_attach vm-a
-check "vm-a sees the PCI add" lab_console_wait vm-a '^PCI add ' 10
+check "vm-a sees the PCI add" lab_console_wait vm-a '^PCI add ' 30
 check "only vm-a holds the device" exclusive vm-a
 
 from=vm-a to=vm-b
