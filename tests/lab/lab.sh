@@ -9,6 +9,15 @@ if [ -z "${LAB_DIR:-}" ]; then
 	: "${abs_top_srcdir:?run lab tests through make check}"
 	: "${abs_top_builddir:?run lab tests through make check}"
 	lab_name=$(basename "$0" .sh)
+	# Suites that boot guests or a cluster run one at a time (make -j
+	# still runs the light ones beside them): two of them on two cores
+	# take longer than one after the other.
+	if [ -n "${LAB_SERIAL:-1}" ] && [ -z "${LAB_LIGHT:-}" ]; then
+		mkdir -p "$abs_top_builddir/tests/lab"
+		exec flock "$abs_top_builddir/tests/lab/heavy.lock" "$abs_top_srcdir/tests/lab/lab-run" \
+			"$abs_top_builddir/tests/lab/run/$lab_name.$$" \
+			"$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"
+	fi
 	exec "$abs_top_srcdir/tests/lab/lab-run" \
 		"$abs_top_builddir/tests/lab/run/$lab_name.$$" \
 		"$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"

@@ -9,6 +9,8 @@
 # AdminGroup= members may change; PropertiesChanged and ConnectionChanged
 # are sent; reload; a call cut short by a stop gets Interrupted.
 set -u
+# Light: no guests, no cluster; runs beside the heavy suites.
+LAB_LIGHT=1
 # shellcheck source=tests/lab/lab.sh
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 

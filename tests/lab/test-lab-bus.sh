@@ -3,6 +3,8 @@
 # may own org.hostdevha.Manager1, an unprivileged user may not, and the bus
 # never touches the host's system bus.
 set -u
+# Light: no guests, no cluster; runs beside the heavy suites.
+LAB_LIGHT=1
 # shellcheck source=tests/lab/lab.sh
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 
