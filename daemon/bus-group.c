@@ -305,10 +305,6 @@ void bus_group_states_free(HdhaBus *b) {
         b->n_states = 0;
 }
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? streq(a, b) : a == b;
-}
-
 static void emit_group(HdhaBus *b, const char *name, char **names) {
         _cleanup_free_ char *path = NULL;
         int r;

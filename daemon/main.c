@@ -322,7 +322,7 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
                 goto finish;
         }
-        if (asprintf(&table_path, "%s/table.json", config->state_directory) < 0) {
+        if (hdha_table_path(config->state_directory, &table_path) < 0) {
                 log_oom();
                 goto finish;
         }

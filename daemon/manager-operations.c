@@ -7,10 +7,6 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 /* --- Automatic actions (policy auto) -------------------------------------- */
 
 static void on_auto_done(void *userdata, int r, const char *message) {

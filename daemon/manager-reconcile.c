@@ -13,10 +13,6 @@
 
 #define RECONCILE_RETRY_USEC (1000U * 1000U)
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 static void reconcile_decide(Group *g);
 
 static void on_reconcile_retry(void *userdata) {

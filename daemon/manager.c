@@ -8,10 +8,6 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 /* --- Groups -------------------------------------------------------------- */
 
 Job *job_new(Group *g) {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "bus-util.h"
-#include "conf.h"
 #include "macro.h"
+#include "names.h"
 
 const sd_bus_error_map hdha_bus_error_map[] = {
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_NO_SUCH_GROUP, ENOENT),
