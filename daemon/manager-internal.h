@@ -114,12 +114,16 @@ struct HdhaManager {
 /* manager.c */
 Group *manager_get_group(HdhaManager *m, const char *name);
 bool group_is_busy(const Group *g);
-/* Writes the table now. */
+/* Writes the table now; returns -errno without logging. */
 int group_commit(Group *g);
-/* Writes it if roles or holder changed since the last write. */
+/* Writes it if roles or holder changed since the last write (a failure is
+ * logged). */
 void group_flush(Group *g);
-int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
-int group_set_holder(Group *g, const char *domain, const char *event);
+/* Change the table in memory and log the transition; a failure (not a
+ * member, out of memory) is logged, and the table lags until the next
+ * reconciliation puts it right. */
+void group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
+void group_set_holder(Group *g, const char *domain, const char *event);
 /* slot is &g->release_timer (fires EV_RELEASE_TIMEOUT) or &g->retry_timer
  * (fires EV_RETRY); a running timer in slot is restarted. */
 void group_timer_start(Group *g, void **slot, uint64_t usec);

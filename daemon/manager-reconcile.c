@@ -277,7 +277,7 @@ static const char *resolve_holders(Group *g) {
 static void reconcile_roles(Group *g, const char *holder) {
         const HdhaGroupConfig *c = g->config;
 
-        (void) group_set_holder(g, holder, "reconciled");
+        group_set_holder(g, holder, "reconciled");
         for (size_t i = 0; i < c->n_domains; i++) {
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
                 HdhaRole role;
@@ -287,7 +287,7 @@ static void reconcile_roles(Group *g, const char *holder) {
                 if (mem->role == HDHA_ROLE_FAILED)
                         continue; /* stays failed until rebuilt */
                 role = g->infos[i].running ? HDHA_ROLE_STANDBY : HDHA_ROLE_DEACTIVATED;
-                (void) group_set_role(g, c->domains[i], role, "reconciled");
+                group_set_role(g, c->domains[i], role, "reconciled");
         }
 }
 
