@@ -78,8 +78,9 @@ static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
 
 static int start_planned(Group *g, HdhaOperation op, const char *source, const char *target, bool force,
                          HdhaOpDoneFn done, void *userdata) {
+        PlanRequest q = { .op = op, .source = source, .target = target, .force = force };
         PlanStep plan[PLAN_MAX];
-        size_t n = plan_for(g, op, source, target, force, plan);
+        size_t n = group_plan(&q, plan);
 
         return group_start_operation(g, op, source, target, plan, n, done, userdata);
 }

@@ -255,23 +255,6 @@ static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
         }
 }
 
-/* A source that was stopped during the operation is started again as a
- * standby before its quota is lowered. */
-static void plan_insert_rebuild(Group *g, const char *source) {
-        for (size_t i = g->i_plan + 1; i < g->n_plan; i++) {
-                char *d;
-
-                if (g->plan[i].step != HDHA_STEP_LOWERING_QUOTA || strcmp(g->plan[i].domain, source) != 0)
-                        continue;
-                if (g->n_plan >= PLAN_MAX || !(d = strdup(source)))
-                        return;
-                memmove(g->plan + i + 1, g->plan + i, (g->n_plan - i) * sizeof(*g->plan));
-                g->plan[i] = (PlanStep) { HDHA_STEP_REBUILDING, d };
-                g->n_plan++;
-                return;
-        }
-}
-
 static void act_released(Group *g, StepEvent ev, int r, const char *message) {
         const char *s = step_domain(g);
 
@@ -281,7 +264,7 @@ static void act_released(Group *g, StepEvent ev, int r, const char *message) {
                               step_event_to_string(ev));
         /* A source that shut off by itself is rebuilt like a deactivated one. */
         if (ev == EV_STOPPED)
-                plan_insert_rebuild(g, s);
+                group_plan_insert_rebuild(g, s);
         advance(g, ev);
 }
 
@@ -294,7 +277,7 @@ static void act_deactivate_source(Group *g, StepEvent ev, int r, const char *mes
                     step_event_to_string(ev));
         group_timers_stop(g);
         g->plan[g->i_plan].step = HDHA_STEP_DEACTIVATING;
-        plan_insert_rebuild(g, s);
+        group_plan_insert_rebuild(g, s);
         step_enter(g, HDHA_STEP_DEACTIVATING, step_event_to_string(ev));
 }
 
@@ -416,70 +399,6 @@ void group_step_event(Group *g, StepEvent ev, int r, const char *message) {
         a(g, ev, r, message);
 }
 
-/* --- Plans --------------------------------------------------------------- */
-
-static size_t plan_add(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
-        if (n < PLAN_MAX && domain)
-                plan[n++] = (PlanStep) { step, strdup(domain) };
-        return n;
-}
-
-/* The steps of op, per DESIGN.md. source/target as for the table. */
-size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
-                PlanStep *plan) {
-        size_t n = 0;
-
-        switch (op) {
-        case HDHA_OPERATION_SWITCH:
-                n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
-                if (source) {
-                        n = plan_add(plan, n, force ? HDHA_STEP_DEACTIVATING : HDHA_STEP_DETACHING, source);
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                        if (force)
-                                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
-                        n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                } else
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                break;
-        case HDHA_OPERATION_FAILOVER:
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
-                if (target) {
-                        n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                }
-                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                break;
-        case HDHA_OPERATION_RELEASE:
-                n = plan_add(plan, n, HDHA_STEP_DETACHING, source);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                break;
-        case HDHA_OPERATION_DEACTIVATE:
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
-                break;
-        case HDHA_OPERATION_ACTIVATE:
-                /* Starting a running domain is a no-op; the role may lag. */
-                n = plan_add(plan, n, HDHA_STEP_STARTING, target);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
-                break;
-        case HDHA_OPERATION_REBUILD:
-                /* Destroying a shut-off domain is a no-op. */
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, target);
-                n = plan_add(plan, n, HDHA_STEP_REBUILDING, target);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
-                break;
-        default:
-                break;
-        }
-        return n;
-}
-
-void group_plan_clear(Group *g) {
-        for (size_t i = 0; i < g->n_plan; i++)
-                free(g->plan[i].domain);
-        g->n_plan = g->i_plan = 0;
-}
-
 int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
                           const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
         int r;
@@ -493,9 +412,7 @@ int group_start_operation(Group *g, HdhaOperation op, const char *source, const 
         log_info("Group '%s': %s started (source '%s', target '%s').", g->name, hdha_operation_to_string(op),
                  source ?: "-", target ?: "-");
 
-        group_plan_clear(g);
-        memcpy(g->plan, plan, n_plan * sizeof(*plan));
-        g->n_plan = n_plan;
+        group_set_plan(g, plan, n_plan);
         g->done = done;
         g->done_userdata = userdata;
         g->error = 0;
