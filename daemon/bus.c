@@ -324,7 +324,7 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *
 
         r = bus_group_states_init(b);
         if (r < 0)
-                return -ENOMEM;
+                return r;
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -347,15 +347,6 @@ HdhaBus *hdha_bus_free(HdhaBus *b) {
         sd_bus_flush_close_unref(b->bus);
         bus_group_states_free(b);
         return mfree(b);
-}
-
-sd_bus *hdha_bus_get_bus(HdhaBus *b) {
-        return b->bus;
-}
-
-void hdha_bus_set_manager(HdhaBus *b, HdhaManager *m) {
-        b->manager = m;
-        hdha_bus_groups_changed(b);
 }
 
 void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid) {

@@ -3,9 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
-/* The D-Bus names of hostdev-ha (DESIGN.md), its named errors and the
- * object paths of groups: shared by the daemon's bus code and by clients
- * (hostdevctl, tests). */
+/* The D-Bus names of hostdev-ha (docs/architecture.md), its named errors
+ * and the object paths of groups: shared by the daemon's bus code and by
+ * clients (hostdevctl, tests). */
 
 #define HDHA_BUS_NAME "org.hostdevha.Manager1"
 #define HDHA_BUS_PATH "/org/hostdevha/Manager1"
