@@ -158,20 +158,6 @@ static int method_group_name(sd_bus_message *m, char **ret, sd_bus_error *error)
         return 0;
 }
 
-static int method_switch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *group = NULL;
-        const char *domain;
-        int force, r;
-
-        r = sd_bus_message_read(m, "sb", &domain, &force);
-        if (r < 0)
-                return r;
-        r = method_group_name(m, &group, error);
-        if (r < 0)
-                return r;
-        return bus_start_operation(userdata, m, BUS_OP_SWITCH, group, domain, force, error);
-}
-
 static int method_group_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_error *error) {
         _cleanup_free_ char *group = NULL;
         int r;
@@ -179,7 +165,11 @@ static int method_group_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_e
         r = method_group_name(m, &group, error);
         if (r < 0)
                 return r;
-        return bus_start_operation(userdata, m, op, group, NULL, false, error);
+        return bus_method_operation(m, userdata, op, group, error);
+}
+
+static int method_switch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_group_op(m, userdata, BUS_OP_SWITCH, error);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -303,10 +293,6 @@ void bus_group_states_free(HdhaBus *b) {
                 state_done(&b->states[i]);
         b->states = mfree(b->states);
         b->n_states = 0;
-}
-
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? streq(a, b) : a == b;
 }
 
 static void emit_group(HdhaBus *b, const char *name, char **names) {

@@ -39,7 +39,8 @@ struct HdhaBus {
         BusCall *calls; /* waiting for their operation to finish */
 };
 
-/* What a changing method does, for its error messages. */
+/* The changing methods; bus-operation.c has their table (name in messages,
+ * arguments, what starts them). */
 typedef enum BusOp {
         BUS_OP_SWITCH,
         BUS_OP_RELEASE,
@@ -49,15 +50,17 @@ typedef enum BusOp {
         BUS_OP_FREEZE,
         BUS_OP_THAW,
         BUS_OP_PROMOTE,
+        _BUS_OP_MAX,
 } BusOp;
 
 /* bus-operation.c */
 /* uid 0, or a member of AdminGroup=; else AccessDenied. */
 int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error *error);
-/* Validates, authorizes and starts op; replies later (returns 1) or fails
- * at once (< 0, error set). */
-int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *group, const char *domain,
-                        bool force, sd_bus_error *error);
+/* The handler of op's method: reads its arguments (the group is
+ * object_group on a group object, else the first argument), validates the
+ * names, authorizes the caller and starts op; replies later (returns 1) or
+ * fails at once (< 0, error set). */
+int bus_method_operation(sd_bus_message *m, HdhaBus *b, BusOp op, const char *object_group, sd_bus_error *error);
 int bus_group_name_check(const char *group, sd_bus_error *error);
 /* At shutdown: the calls still waiting get Interrupted (once). */
 void bus_calls_interrupt(HdhaBus *b);

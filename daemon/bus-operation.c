@@ -37,6 +37,7 @@ static BusCall *bus_call_free(BusCall *c) {
 }
 
 static void bus_call_reply(BusCall *c, int r, const char *message) {
+        const char *name = hdha_bus_error_from_errno(r);
         int k;
 
         if (c->replied)
@@ -44,16 +45,12 @@ static void bus_call_reply(BusCall *c, int r, const char *message) {
         c->replied = true;
         if (r >= 0)
                 k = sd_bus_reply_method_return(c->message, NULL);
-        else if (r == -ETIMEDOUT)
-                k = sd_bus_reply_method_errorf(c->message, HDHA_BUS_ERROR_PACEMAKER_FAILURE, "The %s failed: %s",
-                                               c->what, message ?: strerror(-r));
-        else if (r == -ECANCELED)
-                k = sd_bus_reply_method_errorf(c->message, HDHA_BUS_ERROR_INTERRUPTED, "The %s was interrupted: %s",
-                                               c->what, message ?: strerror(-r));
+        else if (!name)
+                k = sd_bus_reply_method_errnof(c->message, r, "The %s failed: %s", c->what, message ?: strerror(-r));
         else
-                /* What failed is a hypervisor job; its message is libvirt's. */
-                k = sd_bus_reply_method_errorf(c->message, HDHA_BUS_ERROR_LIBVIRT_FAILURE, "The %s failed: %s",
-                                               c->what, message ?: strerror(-r));
+                k = sd_bus_reply_method_errorf(c->message, name, "The %s %s: %s", c->what,
+                                               r == -ECANCELED ? "was interrupted" : "failed",
+                                               message ?: strerror(-r));
         if (k < 0)
                 log_warning_errno(k, "Failed to reply to the %s, ignoring: %m", c->what);
 }
@@ -153,35 +150,14 @@ static int bus_domain_name_check(const char *domain, sd_bus_error *error) {
         return 0;
 }
 
-static int bus_describe(BusOp op, const char *group, const char *domain, char **ret) {
-        switch (op) {
-        case BUS_OP_SWITCH:
-                return asprintf(ret, "switch of group '%s' to '%s'", group, domain);
-        case BUS_OP_RELEASE:
-                return asprintf(ret, "release of group '%s'", group);
-        case BUS_OP_ACTIVATE:
-                return asprintf(ret, "activation of '%s'", domain);
-        case BUS_OP_DEACTIVATE:
-                return asprintf(ret, "deactivation of '%s'", domain);
-        case BUS_OP_REBUILD:
-                return asprintf(ret, "rebuild of '%s'", domain);
-        case BUS_OP_FREEZE:
-                return asprintf(ret, "freeze of group '%s'", group);
-        case BUS_OP_THAW:
-                return asprintf(ret, "thaw of group '%s'", group);
-        case BUS_OP_PROMOTE:
-                return asprintf(ret, "promotion of '%s' in group '%s'", domain, group);
-        }
-        return -EINVAL;
-}
-
 static const char *article(const char *word) {
         return word && strchr("aeiou", word[0]) ? "an" : "a";
 }
 
-/* The named error for an operation the manager refused to start. */
-static int bus_operation_error(HdhaBus *b, BusOp op, const char *group, const char *domain, const char *what,
-                               int r, sd_bus_error *error) {
+/* The message of the named error for an operation the manager refused to
+ * start; the name is the cause's (hdha_bus_error_from_errno()). */
+static int bus_operation_message(HdhaBus *b, BusOp op, const char *group, const char *domain, const char *what,
+                                 int r, char **ret) {
         const HdhaTableMember *mem = NULL;
         HdhaGroupStatus s = {};
         bool have = group && hdha_manager_find_group(b->manager, group, &s) >= 0 && s.table;
@@ -192,68 +168,158 @@ static int bus_operation_error(HdhaBus *b, BusOp op, const char *group, const ch
 
         switch (r) {
         case -ENOENT:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NO_SUCH_GROUP, "No group '%s'", strna(group));
+                return asprintf(ret, "No group '%s'", strna(group));
         case -ENXIO:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NO_SUCH_DOMAIN, "No domain '%s' in any group",
-                                         strna(domain));
+                return asprintf(ret, "No domain '%s' in any group", strna(domain));
         case -EXDEV:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOT_MEMBER, "Domain '%s' is not a member of group '%s'",
-                                         strna(domain), strna(group));
+                return asprintf(ret, "Domain '%s' is not a member of group '%s'", strna(domain), strna(group));
         case -EBUSY:
                 opname = have ? bus_operation_string(s.table->operation) : "";
                 if (have && s.busy && *opname)
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY, "Group '%s' is busy with %s %s", group,
-                                                 article(opname), opname);
+                        return asprintf(ret, "Group '%s' is busy with %s %s", group, article(opname), opname);
                 if (have && s.busy)
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY,
-                                                 "Group '%s' is busy reconciling with libvirt", group);
+                        return asprintf(ret, "Group '%s' is busy reconciling with libvirt", group);
                 if (op == BUS_OP_REBUILD)
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY,
-                                                 "Domain '%s' holds the device of group '%s': switch or release it first",
-                                                 strna(domain), strna(group));
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY, "Group '%s' is busy", strna(group));
+                        return asprintf(ret, "Domain '%s' holds the device of group '%s': switch or release it first",
+                                        strna(domain), strna(group));
+                return asprintf(ret, "Group '%s' is busy", strna(group));
         case -EROFS:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_FROZEN, "Group '%s' is frozen: thaw it first%s",
-                                         strna(group), op == BUS_OP_SWITCH ? ", or switch with force" : "");
+                return asprintf(ret, "Group '%s' is frozen: thaw it first%s", strna(group),
+                                op == BUS_OP_SWITCH ? ", or switch with force" : "");
         case -EALREADY:
                 switch (op) {
                 case BUS_OP_SWITCH:
                 case BUS_OP_PROMOTE:
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO,
-                                                 "Domain '%s' already holds the device of group '%s'", domain, group);
+                        return asprintf(ret, "Domain '%s' already holds the device of group '%s'", domain, group);
                 case BUS_OP_RELEASE:
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO,
-                                                 "The device of group '%s' is not allocated to any domain", group);
+                        return asprintf(ret, "The device of group '%s' is not allocated to any domain", group);
                 case BUS_OP_ACTIVATE:
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO, "Domain '%s' is already running (%s)",
-                                                 domain, mem ? hdha_role_to_string(mem->role) : "?");
+                        return asprintf(ret, "Domain '%s' is already running (%s)", domain,
+                                        mem ? hdha_role_to_string(mem->role) : "?");
                 case BUS_OP_DEACTIVATE:
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO,
-                                                 "Domain '%s' is already deactivated", domain);
+                        return asprintf(ret, "Domain '%s' is already deactivated", domain);
                 default:
-                        return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOTHING_TO_DO, "Nothing to do for the %s", what);
+                        return asprintf(ret, "Nothing to do for the %s", what);
                 }
         case -EHOSTDOWN:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOT_CONNECTED,
-                                         "Not connected to libvirt: the %s waits for the connection", what);
+                return asprintf(ret, "Not connected to libvirt: the %s waits for the connection", what);
         case -ESRCH:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_NOT_STANDBY,
-                                         "Domain '%s' is not a running standby of group '%s' (it is %s)",
-                                         strna(domain), strna(group), mem ? hdha_role_to_string(mem->role) : "unknown");
+                return asprintf(ret, "Domain '%s' is not a running standby of group '%s' (it is %s)", strna(domain),
+                                strna(group), mem ? hdha_role_to_string(mem->role) : "unknown");
         case -EINVAL:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_INVALID_ARGUMENT, "Invalid argument for the %s", what);
+                return asprintf(ret, "Invalid argument for the %s", what);
         case -ENOTCONN:
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_PACEMAKER_FAILURE,
-                                         "Group '%s' is managed by Pacemaker, but the resource agent has not yet "
-                                         "told hostdev-had which instance stands for each member involved; "
-                                         "retry after its next monitor", strna(group));
+                return asprintf(ret, "Group '%s' is managed by Pacemaker, but the resource agent has not yet "
+                                "told hostdev-had which instance stands for each member involved; "
+                                "retry after its next monitor", strna(group));
         default:
-                return sd_bus_error_set_errnof(error, r, "Cannot start the %s: %m", what);
+                return asprintf(ret, "Cannot start the %s: %s", what, strerror(-r));
         }
 }
 
-int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *group, const char *domain,
-                        bool force, sd_bus_error *error) {
+static int bus_operation_error(HdhaBus *b, BusOp op, const char *group, const char *domain, const char *what,
+                               int r, sd_bus_error *error) {
+        _cleanup_free_ char *message = NULL;
+        const char *name = hdha_bus_error_from_errno(r);
+
+        if (bus_operation_message(b, op, group, domain, what, r, &message) < 0)
+                return -ENOMEM;
+        if (!name)
+                return sd_bus_error_set_errnof(error, r, "%s", message);
+        return sd_bus_error_set(error, name, message);
+}
+
+/* --- The table of operations ---------------------------------------------------- */
+
+typedef enum BusOpArgs {
+        BUS_ARGS_GROUP,           /* s group: "NOUN of group 'G'" */
+        BUS_ARGS_DOMAIN,          /* s domain: "NOUN of 'D'" */
+        BUS_ARGS_GROUP_TO_DOMAIN, /* s group, s domain, b force: "NOUN of group 'G' to 'D'" */
+        BUS_ARGS_DOMAIN_IN_GROUP, /* s group, s domain: "NOUN of 'D' in group 'G'" */
+} BusOpArgs;
+
+/* Starts the operation: 0 and done called once it finished, or < 0 at once.
+ * Freeze and thaw are done when it returns 0 (done is not called). */
+typedef int (*BusOpStart)(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                          void *userdata);
+
+typedef struct BusOperation {
+        const char *noun; /* in messages and the log */
+        BusOpArgs args;
+        BusOpStart start;
+        bool at_once; /* replies when start returns */
+} BusOperation;
+
+static int start_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                        void *userdata) {
+        return hdha_manager_switch(m, group, domain, force, done, userdata);
+}
+
+static int start_release(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                         void *userdata) {
+        return hdha_manager_release(m, group, done, userdata);
+}
+
+static int start_activate(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                          void *userdata) {
+        return hdha_manager_activate(m, domain, done, userdata);
+}
+
+static int start_deactivate(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                            void *userdata) {
+        return hdha_manager_deactivate(m, domain, done, userdata);
+}
+
+static int start_rebuild(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                         void *userdata) {
+        return hdha_manager_rebuild(m, domain, done, userdata);
+}
+
+static int start_freeze(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                        void *userdata) {
+        return hdha_manager_set_frozen(m, group, true);
+}
+
+static int start_thaw(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                      void *userdata) {
+        return hdha_manager_set_frozen(m, group, false);
+}
+
+static int start_promote(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
+                         void *userdata) {
+        return hdha_manager_promote(m, group, domain, done, userdata);
+}
+
+static const BusOperation bus_operations[_BUS_OP_MAX] = {
+        [BUS_OP_SWITCH] = { "switch", BUS_ARGS_GROUP_TO_DOMAIN, start_switch },
+        [BUS_OP_RELEASE] = { "release", BUS_ARGS_GROUP, start_release },
+        [BUS_OP_ACTIVATE] = { "activation", BUS_ARGS_DOMAIN, start_activate },
+        [BUS_OP_DEACTIVATE] = { "deactivation", BUS_ARGS_DOMAIN, start_deactivate },
+        [BUS_OP_REBUILD] = { "rebuild", BUS_ARGS_DOMAIN, start_rebuild },
+        [BUS_OP_FREEZE] = { "freeze", BUS_ARGS_GROUP, start_freeze, .at_once = true },
+        [BUS_OP_THAW] = { "thaw", BUS_ARGS_GROUP, start_thaw, .at_once = true },
+        [BUS_OP_PROMOTE] = { "promotion", BUS_ARGS_DOMAIN_IN_GROUP, start_promote },
+};
+
+static int bus_describe(const BusOperation *o, const char *group, const char *domain, char **ret) {
+        switch (o->args) {
+        case BUS_ARGS_GROUP:
+                return asprintf(ret, "%s of group '%s'", o->noun, group);
+        case BUS_ARGS_DOMAIN:
+                return asprintf(ret, "%s of '%s'", o->noun, domain);
+        case BUS_ARGS_GROUP_TO_DOMAIN:
+                return asprintf(ret, "%s of group '%s' to '%s'", o->noun, group, domain);
+        case BUS_ARGS_DOMAIN_IN_GROUP:
+                return asprintf(ret, "%s of '%s' in group '%s'", o->noun, domain, group);
+        }
+        return -EINVAL;
+}
+
+/* Validates, authorizes and starts op; replies later (returns 1) or fails
+ * at once (< 0, error set). */
+static int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *group, const char *domain,
+                               bool force, sd_bus_error *error) {
+        const BusOperation *o = &bus_operations[op];
         _cleanup_free_ char *what = NULL;
         const HdhaGroupConfig *gc;
         BusCall *c;
@@ -277,12 +343,12 @@ int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *gro
 
         if (!group && (gc = hdha_config_find_domain(hdha_manager_config(b->manager), domain)))
                 group = gc->name;
-        if (bus_describe(op, group ?: "?", domain, &what) < 0)
+        if (bus_describe(o, group ?: "?", domain, &what) < 0)
                 return -ENOMEM;
         log_info("The %s was asked for over the bus by uid %u.", what, (unsigned) uid);
 
-        if (IN_SET(op, BUS_OP_FREEZE, BUS_OP_THAW)) {
-                r = hdha_manager_set_frozen(b->manager, group, op == BUS_OP_FREEZE);
+        if (o->at_once) {
+                r = o->start(b->manager, group, domain, force, NULL, NULL);
                 if (r < 0)
                         return bus_operation_error(b, op, group, domain, what, r, error);
                 return sd_bus_reply_method_return(m, NULL);
@@ -301,35 +367,41 @@ int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const char *gro
                 b->calls->prev = c;
         b->calls = c;
 
-        /* done may run before these return; c is not used after them. */
-        switch (op) {
-        case BUS_OP_SWITCH:
-                r = hdha_manager_switch(b->manager, group, domain, force, bus_call_done, c);
-                break;
-        case BUS_OP_RELEASE:
-                r = hdha_manager_release(b->manager, group, bus_call_done, c);
-                break;
-        case BUS_OP_ACTIVATE:
-                r = hdha_manager_activate(b->manager, domain, bus_call_done, c);
-                break;
-        case BUS_OP_DEACTIVATE:
-                r = hdha_manager_deactivate(b->manager, domain, bus_call_done, c);
-                break;
-        case BUS_OP_REBUILD:
-                r = hdha_manager_rebuild(b->manager, domain, bus_call_done, c);
-                break;
-        case BUS_OP_PROMOTE:
-                r = hdha_manager_promote(b->manager, group, domain, bus_call_done, c);
-                break;
-        default:
-                r = -EINVAL;
-        }
+        /* done may run before start returns; c is not used after it. */
+        r = o->start(b->manager, group, domain, force, bus_call_done, c);
         if (r < 0) {
                 r = bus_operation_error(b, op, group, domain, c->what, r, error);
                 bus_call_free(c);
                 return r;
         }
         return 1;
+}
+
+int bus_method_operation(sd_bus_message *m, HdhaBus *b, BusOp op, const char *object_group, sd_bus_error *error) {
+        const char *group = object_group, *domain = NULL;
+        int force = false, r = 0;
+
+        switch (bus_operations[op].args) {
+        case BUS_ARGS_GROUP:
+                if (!object_group)
+                        r = sd_bus_message_read(m, "s", &group);
+                break;
+        case BUS_ARGS_DOMAIN:
+                r = sd_bus_message_read(m, "s", &domain);
+                break;
+        case BUS_ARGS_GROUP_TO_DOMAIN:
+                if (object_group)
+                        r = sd_bus_message_read(m, "sb", &domain, &force);
+                else
+                        r = sd_bus_message_read(m, "ssb", &group, &domain, &force);
+                break;
+        case BUS_ARGS_DOMAIN_IN_GROUP:
+                r = sd_bus_message_read(m, "ss", &group, &domain);
+                break;
+        }
+        if (r < 0)
+                return r;
+        return bus_start_operation(b, m, op, group, domain, force, error);
 }
 
 /* --- Shutdown ------------------------------------------------------------------------ */

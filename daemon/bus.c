@@ -109,57 +109,31 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
 }
 
 static int method_switch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *group, *domain;
-        int force, r;
-
-        r = sd_bus_message_read(m, "ssb", &group, &domain, &force);
-        if (r < 0)
-                return r;
-        return bus_start_operation(userdata, m, BUS_OP_SWITCH, group, domain, force, error);
-}
-
-static int method_group_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_error *error) {
-        const char *group;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &group);
-        if (r < 0)
-                return r;
-        return bus_start_operation(userdata, m, op, group, NULL, false, error);
-}
-
-static int method_domain_op(sd_bus_message *m, void *userdata, BusOp op, sd_bus_error *error) {
-        const char *domain;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &domain);
-        if (r < 0)
-                return r;
-        return bus_start_operation(userdata, m, op, NULL, domain, false, error);
+        return bus_method_operation(m, userdata, BUS_OP_SWITCH, NULL, error);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_group_op(m, userdata, BUS_OP_RELEASE, error);
+        return bus_method_operation(m, userdata, BUS_OP_RELEASE, NULL, error);
 }
 
 static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_group_op(m, userdata, BUS_OP_FREEZE, error);
+        return bus_method_operation(m, userdata, BUS_OP_FREEZE, NULL, error);
 }
 
 static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_group_op(m, userdata, BUS_OP_THAW, error);
+        return bus_method_operation(m, userdata, BUS_OP_THAW, NULL, error);
 }
 
 static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_domain_op(m, userdata, BUS_OP_ACTIVATE, error);
+        return bus_method_operation(m, userdata, BUS_OP_ACTIVATE, NULL, error);
 }
 
 static int method_deactivate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_domain_op(m, userdata, BUS_OP_DEACTIVATE, error);
+        return bus_method_operation(m, userdata, BUS_OP_DEACTIVATE, NULL, error);
 }
 
 static int method_rebuild(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_domain_op(m, userdata, BUS_OP_REBUILD, error);
+        return bus_method_operation(m, userdata, BUS_OP_REBUILD, NULL, error);
 }
 
 /* The resource agent's: PacemakerInstance(s group, u instance, s resource,
@@ -198,13 +172,7 @@ static int method_pacemaker_instance(sd_bus_message *m, void *userdata, sd_bus_e
 }
 
 static int method_pacemaker_promote(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *group, *domain;
-        int r;
-
-        r = sd_bus_message_read(m, "ss", &group, &domain);
-        if (r < 0)
-                return r;
-        return bus_start_operation(userdata, m, BUS_OP_PROMOTE, group, domain, false, error);
+        return bus_method_operation(m, userdata, BUS_OP_PROMOTE, NULL, error);
 }
 
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -356,7 +324,7 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *
 
         r = bus_group_states_init(b);
         if (r < 0)
-                return -ENOMEM;
+                return r;
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -379,15 +347,6 @@ HdhaBus *hdha_bus_free(HdhaBus *b) {
         sd_bus_flush_close_unref(b->bus);
         bus_group_states_free(b);
         return mfree(b);
-}
-
-sd_bus *hdha_bus_get_bus(HdhaBus *b) {
-        return b->bus;
-}
-
-void hdha_bus_set_manager(HdhaBus *b, HdhaManager *m) {
-        b->manager = m;
-        hdha_bus_groups_changed(b);
 }
 
 void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid) {

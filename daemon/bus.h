@@ -14,8 +14,10 @@
  * the names, authorizes the caller (uid 0 or AdminGroup=), starts the
  * operation, keeps the message and replies when the operation finished.
  *
- * Order at shutdown: free the manager before the bus (a call still waiting
- * then gets the error Interrupted from hdha_bus_free()). */
+ * Order at shutdown: free the hypervisor (no completion comes after it),
+ * then the manager (it calls no completion on the way out), then the bus: a
+ * call still waiting then gets the error Interrupted from hdha_bus_free(),
+ * if the loop's exit did not already answer it. */
 
 typedef struct HdhaBus HdhaBus;
 
@@ -35,8 +37,6 @@ static inline void hdha_bus_freep(HdhaBus **b) {
         *b = hdha_bus_free(*b);
 }
 
-sd_bus *hdha_bus_get_bus(HdhaBus *b);
-void hdha_bus_set_manager(HdhaBus *b, HdhaManager *m);
 /* AdminGroup= (set false: root only). */
 void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid);
 

@@ -8,6 +8,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "device-xml.h"
 #include "hypervisor-libvirt-internal.h"
 #include "libvirt-util.h"
 #include "macro.h"
@@ -68,7 +69,7 @@ static int op_detach_failed(Op *op, virDomainPtr dom) {
         char *xml;
 
         xml = virDomainGetXMLDesc(dom, 0);
-        if (xml && hdha_domain_xml_find_alias(xml, op->alias, &live, &found) >= 0 && live && !found)
+        if (xml && hdha_device_xml_find_alias(xml, op->alias, &live, &found) >= 0 && live && !found)
                 r = -ENODEV;
         free(xml);
         return r;
@@ -105,7 +106,7 @@ static int op_inspect(Op *op, virDomainPtr dom) {
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml)
                 return hdha_libvirt_last_error(&op->message);
-        r = hdha_domain_xml_find_alias(xml, op->alias, &live, &found);
+        r = hdha_device_xml_find_alias(xml, op->alias, &live, &found);
         free(xml);
         if (r < 0) {
                 op->message = strdup("cannot parse the domain's live XML");

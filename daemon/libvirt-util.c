@@ -7,7 +7,6 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "libvirt-util.h"
 #include "macro.h"
@@ -134,99 +133,4 @@ int hdha_libvirt_last_error(char **ret_message) {
                 m = NULL;
         *ret_message = m;
         return errno_from_libvirt(e);
-}
-
-int hdha_libvirt_last_error_code(void) {
-        virErrorPtr e = virGetLastError();
-
-        return e ? e->code : 0;
-}
-
-static xmlDoc *parse_xml(const char *xml) {
-        /* Quiet: a bad document is reported by the caller, not on stderr. */
-        return xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
-                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
-
-static xmlNode *first_child(xmlNode *parent, const char *name) {
-        for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
-                if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name))
-                        return n;
-        return NULL;
-}
-
-static bool has_alias(xmlNode *device, const char *alias) {
-        for (xmlNode *n = device->children; n; n = n->next) {
-                xmlChar *v;
-                bool eq;
-
-                if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "alias"))
-                        continue;
-                v = xmlGetProp(n, BAD_CAST "name");
-                eq = v && xmlStrEqual(v, BAD_CAST alias);
-                xmlFree(v);
-                if (eq)
-                        return true;
-        }
-        return false;
-}
-
-int hdha_device_xml_alias(const char *device_xml, char **ret_alias) {
-        xmlDoc *doc;
-        xmlNode *a;
-        xmlChar *v = NULL;
-        int r = -ENOENT;
-
-        if (!device_xml || !ret_alias)
-                return -EINVAL;
-
-        doc = parse_xml(device_xml);
-        if (!doc)
-                return -EINVAL;
-
-        a = first_child(xmlDocGetRootElement(doc), "alias");
-        if (a)
-                v = xmlGetProp(a, BAD_CAST "name");
-        if (v && v[0]) {
-                *ret_alias = strdup((const char *) v);
-                r = *ret_alias ? 0 : -ENOMEM;
-        }
-        xmlFree(v);
-        xmlFreeDoc(doc);
-        return r;
-}
-
-int hdha_domain_xml_find_alias(const char *domain_xml, const char *alias, bool *ret_live,
-                               bool *ret_found) {
-        xmlNode *root, *devices;
-        bool live, found = false;
-        xmlChar *id;
-        xmlDoc *doc;
-
-        if (!domain_xml || !ret_live || !ret_found)
-                return -EINVAL;
-
-        doc = parse_xml(domain_xml);
-        if (!doc)
-                return -EINVAL;
-
-        root = xmlDocGetRootElement(doc);
-        if (!root || !xmlStrEqual(root->name, BAD_CAST "domain")) {
-                xmlFreeDoc(doc);
-                return -EINVAL;
-        }
-
-        id = xmlGetProp(root, BAD_CAST "id");
-        live = id != NULL;
-        xmlFree(id);
-
-        devices = first_child(root, "devices");
-        if (alias && devices)
-                for (xmlNode *n = devices->children; n && !found; n = n->next)
-                        found = n->type == XML_ELEMENT_NODE && has_alias(n, alias);
-
-        xmlFreeDoc(doc);
-        *ret_live = live;
-        *ret_found = found;
-        return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "bus.h"
 #include "conf.h"
+#include "table.h"
 #include "event-timer.h"
 #include "hypervisor-libvirt.h"
 #include "log.h"
@@ -281,28 +282,107 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+static const HdhaManagerEnv manager_env = {
+        .timer_start = env_timer_start,
+        .timer_stop = env_timer_stop,
+        .group_changed = env_group_changed,
+        .connection_changed = env_connection_changed,
+        .member_failed = env_member_failed,
+        .connected_changed = env_connected_changed,
+        .reconciled = env_reconciled,
+        .pacemaker_set_score = env_pacemaker_set_score,
+        .pacemaker_report_failure = env_pacemaker_report_failure,
+};
+
+/* Signals go to the loop; blocked before libvirt starts its threads. */
+static int daemon_setup_event(Daemon *d) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        sigaddset(&mask, SIGCHLD); /* Pacemaker's clients, watched by child sources */
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        (void) sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+        (void) sd_event_set_watchdog(d->event, true);
+        return 0;
+}
+
+/* Pacemaker's clients, libvirt, the state machine (which takes config on
+ * success) and the bus, in that order. */
+static int daemon_setup(Daemon *d, HdhaConfig *config) {
+        _cleanup_free_ char *table_path = NULL, *message = NULL;
+        HdhaManagerEnv env = manager_env;
+        int r;
+
+        if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
+        r = hdha_table_path(config->state_directory, &table_path);
+        if (r < 0)
+                return log_oom();
+
+        r = daemon_setup_event(d);
+        if (r < 0)
+                return r;
+
+        r = pcmk_exec_new(d->event, &d->pcmk);
+        if (r < 0)
+                return log_oom();
+
+        r = hdha_hypervisor_libvirt_new(d->event, d->libvirt_uri ?: config->libvirt_uri, &d->hv);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up libvirt: %m");
+
+        env.userdata = d;
+        r = hdha_manager_new(d->hv, &env, config, table_path, arg_rebuild_table ? HDHA_MANAGER_REBUILD_TABLE : 0,
+                             &d->manager, &message);
+        if (r < 0) {
+                if (message)
+                        log_error("%s", message);
+                return log_error_errno(r, "Cannot use the allocation table '%s': %m. It is never reset silently: "
+                                          "fix or remove the file, or start once with --rebuild-table to rebuild "
+                                          "it from libvirt's live state.",
+                                       table_path);
+        }
+
+        r = hdha_bus_new(d->event, d->manager, reload, d, &d->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        hdha_bus_set_admin_gid(d->bus, hdha_manager_config(d->manager)->admin_group != NULL,
+                               hdha_manager_config(d->manager)->admin_gid);
+        return 0;
+}
+
+/* The order of bus.h: the hypervisor first (after it no completion can
+ * reach the others), then the manager, then the bus. */
+static void daemon_done(Daemon *d) {
+        d->hv = hdha_hypervisor_free(d->hv);
+        d->manager = hdha_manager_free(d->manager);
+        d->bus = hdha_bus_free(d->bus);
+        d->pcmk = pcmk_exec_free(d->pcmk);
+        d->event = sd_event_unref(d->event);
+}
+
 static int run(int argc, char *argv[]) {
-        HdhaManagerEnv env = {
-                .timer_start = env_timer_start,
-                .timer_stop = env_timer_stop,
-                .group_changed = env_group_changed,
-                .connection_changed = env_connection_changed,
-                .member_failed = env_member_failed,
-                .connected_changed = env_connected_changed,
-                .reconciled = env_reconciled,
-                .pacemaker_set_score = env_pacemaker_set_score,
-                .pacemaker_report_failure = env_pacemaker_report_failure,
-        };
         Daemon d = {};
         HdhaConfig *config = NULL;
-        _cleanup_free_ char *table_path = NULL, *message = NULL;
-        sigset_t mask;
         int r, exit_code = EXIT_FAILURE;
 
         hdha_log_open("hostdev-had");
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        d.config_dir = (char *) arg_config_dir;
+        d.libvirt_uri = (char *) arg_libvirt_uri;
 
         r = load_config(arg_config_dir, &config, NULL);
         if (arg_check_config) {
@@ -318,93 +398,27 @@ static int run(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST) {
-                log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
-                goto finish;
-        }
-        if (asprintf(&table_path, "%s/table.json", config->state_directory) < 0) {
-                log_oom();
-                goto finish;
-        }
-
-        /* Signals go to the loop; blocked before libvirt starts its threads. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        sigaddset(&mask, SIGCHLD); /* Pacemaker's clients, watched by child sources */
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         xmlInitParser();
+        r = daemon_setup(&d, config);
+        if (r >= 0) {
+                config = NULL; /* the manager's now */
+                log_info("Started, %zu group%s, libvirt at '%s'.", hdha_manager_n_groups(d.manager),
+                         hdha_manager_n_groups(d.manager) == 1 ? "" : "s",
+                         arg_libvirt_uri ?: hdha_manager_config(d.manager)->libvirt_uri);
+                (void) sd_notify(false, "STATUS=Connecting to libvirt and reconciling.");
 
-        d.config_dir = (char *) arg_config_dir;
-        d.libvirt_uri = (char *) arg_libvirt_uri;
-        env.userdata = &d;
+                r = sd_event_loop(d.event);
+                if (r < 0)
+                        log_error_errno(r, "Event loop failed: %m");
+                else
+                        exit_code = r;
+                (void) sd_notify(false, "STOPPING=1");
+                log_info("Stopping.");
+        } else if (d.manager)
+                config = NULL; /* the manager took it before the bus failed */
 
-        r = sd_event_default(&d.event);
-        if (r < 0) {
-                log_error_errno(r, "Failed to allocate the event loop: %m");
-                goto finish;
-        }
-        (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
-        (void) sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
-        (void) sd_event_set_watchdog(d.event, true);
-
-        r = pcmk_exec_new(d.event, &d.pcmk);
-        if (r < 0) {
-                log_oom();
-                goto finish;
-        }
-
-        r = hdha_hypervisor_libvirt_new(d.event, arg_libvirt_uri ?: config->libvirt_uri, &d.hv);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up libvirt: %m");
-                goto finish;
-        }
-
-        r = hdha_manager_new(d.hv, &env, config, table_path, arg_rebuild_table ? HDHA_MANAGER_REBUILD_TABLE : 0,
-                             &d.manager, &message);
-        if (r < 0) {
-                if (message)
-                        log_error("%s", message);
-                log_error_errno(r, "Cannot use the allocation table '%s': %m. It is never reset silently: fix or "
-                                   "remove the file, or start once with --rebuild-table to rebuild it from "
-                                   "libvirt's live state.",
-                                table_path);
-                goto finish;
-        }
-        config = NULL; /* the manager's now */
-
-        r = hdha_bus_new(d.event, d.manager, reload, &d, &d.bus);
-        if (r < 0) {
-                log_error_errno(r, "Failed to connect to the system bus: %m");
-                goto finish;
-        }
-        hdha_bus_set_admin_gid(d.bus, hdha_manager_config(d.manager)->admin_group != NULL,
-                               hdha_manager_config(d.manager)->admin_gid);
-
-        log_info("Started, %zu group%s, libvirt at '%s'.", hdha_manager_n_groups(d.manager),
-                 hdha_manager_n_groups(d.manager) == 1 ? "" : "s",
-                 arg_libvirt_uri ?: hdha_manager_config(d.manager)->libvirt_uri);
-        (void) sd_notify(false, "STATUS=Connecting to libvirt and reconciling.");
-
-        r = sd_event_loop(d.event);
-        if (r < 0)
-                log_error_errno(r, "Event loop failed: %m");
-        else
-                exit_code = r;
-        (void) sd_notify(false, "STOPPING=1");
-        log_info("Stopping.");
-
-finish:
-        /* The hypervisor first: after it no completion can reach the others. */
-        d.hv = hdha_hypervisor_free(d.hv);
-        d.bus = hdha_bus_free(d.bus);
-        d.manager = hdha_manager_free(d.manager);
-        d.pcmk = pcmk_exec_free(d.pcmk);
+        daemon_done(&d);
         hdha_config_free(config);
-        sd_event_unref(d.event);
         xmlCleanupParser();
         return exit_code;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared between manager.c (groups, API, events), manager-steps.c (the
- * state x event table of an operation) and manager-reconcile.c (start-up,
- * reconnect). */
+/* Shared by the state machine's files: manager.c (groups, the table kept
+ * durable, the hypervisor's events), manager-operations.c (the operations'
+ * entry points, policy auto), manager-plan.c (the plan of each operation),
+ * manager-steps.c (the state x event table that runs a plan),
+ * manager-reconcile.c (start-up, reconnect) and manager-pacemaker.c (policy
+ * pacemaker). See docs/architecture.md. */
 
 #include "manager.h"
 
@@ -25,7 +28,6 @@ typedef enum StepEvent {
         _EV_MAX,
 } StepEvent;
 
-const char *step_event_to_string(StepEvent e);
 
 typedef struct PlanStep {
         HdhaStep step;
@@ -51,10 +53,6 @@ typedef struct Job {
         size_t index;     /* reconciliation: which member */
         struct Job *prev, *next;
 } Job;
-
-Job *job_new(Group *g);
-/* Unlinks and frees the job; returns its group. */
-Group *job_free(Job *j);
 
 struct Group {
         HdhaManager *manager;
@@ -112,41 +110,76 @@ struct HdhaManager {
 };
 
 /* manager.c */
+Job *job_new(Group *g);
+/* Unlinks and frees the job; returns its group. */
+Group *job_free(Job *j);
 Group *manager_get_group(HdhaManager *m, const char *name);
 bool group_is_busy(const Group *g);
-/* Writes the table now. */
+/* Writes the table now; returns -errno without logging. */
 int group_commit(Group *g);
-/* Writes it if roles or holder changed since the last write. */
+/* Writes it if roles or holder changed since the last write (a failure is
+ * logged). */
 void group_flush(Group *g);
-int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
-int group_set_holder(Group *g, const char *domain, const char *event);
+/* Change the table in memory and log the transition; a failure (not a
+ * member, out of memory) is logged, and the table lags until the next
+ * reconciliation puts it right. */
+void group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
+void group_set_holder(Group *g, const char *domain, const char *event);
 /* slot is &g->release_timer (fires EV_RELEASE_TIMEOUT) or &g->retry_timer
  * (fires EV_RETRY); a running timer in slot is restarted. */
 void group_timer_start(Group *g, void **slot, uint64_t usec);
 void group_timers_stop(Group *g);
 const char *group_first_standby(const Group *g, const char *except);
+
+/* manager-operations.c */
 void group_operation_ended(Group *g);
 /* Policy auto: start what is due (failover of a failed holder, rebuild of
  * a failed member), one at a time. */
 void group_auto_check(Group *g);
+/* The switch of a non-pacemaker group (and the agent's promote). */
+int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
+
+/* manager-plan.c */
+/* Where a plan starts: a fresh operation, or one cut short and found by
+ * reconciliation at this point. */
+typedef enum PlanFrom {
+        PLAN_FROM_START,    /* nothing done yet */
+        PLAN_FROM_RELEASED, /* the source let go of the device (a rebuild: its target was stopped) */
+        PLAN_FROM_ATTACHED, /* the target holds the device */
+} PlanFrom;
+
+typedef struct PlanRequest {
+        HdhaOperation op;
+        const char *source, *target; /* as in the table */
+        bool force;                  /* a switch deactivates the source instead of asking it to let go */
+        PlanFrom from;
+        bool live; /* source_running and target_running are known (reconciliation) */
+        bool source_running, target_running;
+} PlanRequest;
+
+/* The steps of an operation: the one description of each plan. Fills
+ * plan (PLAN_MAX entries) and returns how many steps. */
+size_t group_plan(const PlanRequest *q, PlanStep *plan);
+/* Takes over plan's domains. */
+void group_set_plan(Group *g, const PlanStep *plan, size_t n);
+void group_plan_clear(Group *g);
+/* A source that was stopped during the operation is started again as a
+ * standby before its quota is lowered. */
+void group_plan_insert_rebuild(Group *g, const char *source);
 
 /* manager-steps.c */
+const char *step_event_to_string(StepEvent e);
 int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
                           const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata);
 void group_step_event(Group *g, StepEvent ev, int r, const char *message);
-void group_plan_clear(Group *g);
 void group_finish(Group *g, int r, const char *message);
 void group_run_plan(Group *g, const char *event);
-size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
-                PlanStep *plan);
 
 /* manager-pacemaker.c */
 int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *userdata);
 void group_pcmk_member_failed(Group *g, const char *domain, const char *reason);
 void group_pcmk_holder_changed(Group *g, const char *old_holder);
 void group_pcmk_free(Group *g);
-/* The switch of a non-pacemaker group (and the agent's promote). */
-int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
 
 /* manager-reconcile.c */
 void manager_reconcile(HdhaManager *m);

@@ -7,10 +7,6 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 /* --- Automatic actions (policy auto) -------------------------------------- */
 
 static void on_auto_done(void *userdata, int r, const char *message) {
@@ -82,8 +78,9 @@ static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
 
 static int start_planned(Group *g, HdhaOperation op, const char *source, const char *target, bool force,
                          HdhaOpDoneFn done, void *userdata) {
+        PlanRequest q = { .op = op, .source = source, .target = target, .force = force };
         PlanStep plan[PLAN_MAX];
-        size_t n = plan_for(g, op, source, target, force, plan);
+        size_t n = group_plan(&q, plan);
 
         return group_start_operation(g, op, source, target, plan, n, done, userdata);
 }

@@ -13,10 +13,6 @@
 
 #define RECONCILE_RETRY_USEC (1000U * 1000U)
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 static void reconcile_decide(Group *g);
 
 static void on_reconcile_retry(void *userdata) {
@@ -150,100 +146,74 @@ static bool member_running(const Group *g, const char *domain) {
         return false;
 }
 
-static size_t plan_step(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
-        if (n < PLAN_MAX && domain)
-                plan[n++] = (PlanStep) { step, strdup(domain) };
-        return n;
-}
-
-/* A source that is off gets rebuilt before its quota is lowered. */
-static size_t plan_source_back(const Group *g, PlanStep *plan, size_t n, const char *source) {
-        if (!member_running(g, source))
-                n = plan_step(plan, n, HDHA_STEP_REBUILDING, source);
-        return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-}
-
 /* The interrupted operation had asked the source to let go (or was
  * stopping it). */
 static bool detach_requested(const Group *g) {
         return IN_SET(g->table->step, HDHA_STEP_DETACHING, HDHA_STEP_WAITING_RELEASE, HDHA_STEP_DEACTIVATING);
 }
 
-/* What is left of the interrupted operation, given where the device is. */
+/* What is left of the interrupted operation, given where the device is: the
+ * operation's plan (group_plan()) from where it got to. */
 static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan, bool *ret_rolled_back,
                              bool *ret_follows) {
         const char *s = g->table->op_source, *t = g->table->op_target;
-        size_t n = 0;
+        PlanRequest q = {
+                .op = g->table->operation,
+                .source = s,
+                .target = t,
+                .live = true,
+                .source_running = member_running(g, s),
+                .target_running = member_running(g, t),
+        };
 
         *ret_rolled_back = *ret_follows = false;
-        switch (g->table->operation) {
+        switch (q.op) {
         case HDHA_OPERATION_SWITCH:
                 if (holder && streq_ptr(holder, t))
-                        return s ? plan_source_back(g, plan, n, s) : 0;
-                if (holder && streq_ptr(holder, s)) {
+                        q.from = PLAN_FROM_ATTACHED;
+                else if (holder && streq_ptr(holder, s)) {
                         /* Once the unplug was asked for, the guest may still
                          * act on it: ask again and finish, never roll back. */
-                        if (!detach_requested(g) || !member_running(g, t)) {
+                        if (!detach_requested(g) || !q.target_running) {
                                 *ret_rolled_back = true;
                                 return 0;
                         }
-                        n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
-                        n = plan_step(plan, n, g->table->step == HDHA_STEP_DEACTIVATING ? HDHA_STEP_DEACTIVATING
-                                                                                       : HDHA_STEP_DETACHING,
-                                      s);
-                        n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
-                        if (g->table->step == HDHA_STEP_DEACTIVATING)
-                                n = plan_step(plan, n, HDHA_STEP_REBUILDING, s);
-                        return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, s);
-                }
-                if (holder) {
+                        q.force = g->table->step == HDHA_STEP_DEACTIVATING;
+                } else if (holder || !q.target_running) {
                         *ret_follows = true;
                         return 0;
-                }
-                if (!member_running(g, t)) {
-                        *ret_follows = true;
-                        return 0;
-                }
-                n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
-                n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
-                return s ? plan_source_back(g, plan, n, s) : n;
+                } else
+                        q.from = PLAN_FROM_RELEASED;
+                break;
         case HDHA_OPERATION_FAILOVER:
                 if (holder && streq_ptr(holder, t))
-                        return plan_source_back(g, plan, n, s);
-                if (holder && !streq_ptr(holder, s)) {
+                        q.from = PLAN_FROM_ATTACHED;
+                else if (holder && !streq_ptr(holder, s)) {
                         *ret_follows = true;
                         return 0;
                 }
-                n = plan_step(plan, n, HDHA_STEP_DEACTIVATING, s);
-                if (t && member_running(g, t)) {
-                        n = plan_step(plan, n, HDHA_STEP_RAISING_QUOTA, t);
-                        n = plan_step(plan, n, HDHA_STEP_ATTACHING, t);
-                }
-                n = plan_step(plan, n, HDHA_STEP_REBUILDING, s);
-                return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, s);
+                break;
         case HDHA_OPERATION_RELEASE:
-                if (holder && streq_ptr(holder, s)) {
-                        *ret_rolled_back = true;
-                        return 0;
-                }
                 if (holder) {
-                        *ret_follows = true;
+                        *ret_rolled_back = streq_ptr(holder, s);
+                        *ret_follows = !*ret_rolled_back;
                         return 0;
                 }
-                return plan_source_back(g, plan, n, s);
+                q.from = PLAN_FROM_RELEASED;
+                break;
         case HDHA_OPERATION_DEACTIVATE:
-                return member_running(g, s) ? plan_step(plan, n, HDHA_STEP_DEACTIVATING, s) : 0;
+                if (!q.source_running)
+                        q.from = PLAN_FROM_RELEASED;
+                break;
         case HDHA_OPERATION_ACTIVATE:
+                break;
         case HDHA_OPERATION_REBUILD:
-                if (!member_running(g, t))
-                        n = plan_step(plan, n,
-                                      g->table->operation == HDHA_OPERATION_ACTIVATE ? HDHA_STEP_STARTING
-                                                                                     : HDHA_STEP_REBUILDING,
-                                      t);
-                return plan_step(plan, n, HDHA_STEP_LOWERING_QUOTA, t);
+                q.from = PLAN_FROM_RELEASED; /* a running target is not stopped again */
+                break;
         default:
                 return 0;
         }
+        return group_plan(&q, plan);
 }
 
 /* Keeps one holder when the device is found on several domains (only an
@@ -281,7 +251,7 @@ static const char *resolve_holders(Group *g) {
 static void reconcile_roles(Group *g, const char *holder) {
         const HdhaGroupConfig *c = g->config;
 
-        (void) group_set_holder(g, holder, "reconciled");
+        group_set_holder(g, holder, "reconciled");
         for (size_t i = 0; i < c->n_domains; i++) {
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
                 HdhaRole role;
@@ -291,7 +261,7 @@ static void reconcile_roles(Group *g, const char *holder) {
                 if (mem->role == HDHA_ROLE_FAILED)
                         continue; /* stays failed until rebuilt */
                 role = g->infos[i].running ? HDHA_ROLE_STANDBY : HDHA_ROLE_DEACTIVATED;
-                (void) group_set_role(g, c->domains[i], role, "reconciled");
+                group_set_role(g, c->domains[i], role, "reconciled");
         }
 }
 
@@ -326,9 +296,7 @@ static void reconcile_decide(Group *g) {
         if (n > 0) {
                 log_notice("Group '%s': finishing the interrupted %s.", g->name,
                            hdha_operation_to_string(g->table->operation));
-                group_plan_clear(g);
-                memcpy(g->plan, plan, n * sizeof(*plan));
-                g->n_plan = n;
+                group_set_plan(g, plan, n);
                 group_run_plan(g, "reconciled");
         } else if (g->table->operation != HDHA_OPERATION_NONE) {
                 if (rolled_back)

@@ -6,6 +6,7 @@
  * events of the table. The device is attached to the target only after the
  * source is confirmed to have let go: DEVICE_REMOVED, the live XML without
  * it, or the source shut off. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,24 +128,39 @@ static void step_enter(Group *g, HdhaStep step, const char *event) {
         int r;
 
         g->step_id++;
-        (void) hdha_table_group_set_step(g->table, step);
+        r = hdha_table_group_set_step(g->table, step);
+        if (r < 0)
+                return group_finish(g, r, "cannot record the step in the allocation table");
         hdha_log_transition(g->name, step_domain(g), hdha_step_to_string(old), event, hdha_step_to_string(step));
         r = group_commit(g);
-        if (r < 0)
-                return group_finish(g, r, "cannot write the allocation table");
+        if (r < 0) {
+                _cleanup_free_ char *m = NULL;
+
+                if (asprintf(&m, "cannot write the allocation table '%s': %s", g->manager->table_path,
+                             strerror(-r)) < 0)
+                        m = NULL;
+                return group_finish(g, HDHA_MANAGER_STATE_WRITE_FAILED, m ?: "cannot write the allocation table");
+        }
 
         if (step == HDHA_STEP_REBUILDING || step == HDHA_STEP_STARTING)
-                (void) group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
+                group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
         if (step == HDHA_STEP_DETACHING)
                 group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
 
         r = step_issue_job(g, step);
-        if (r < 0)
-                group_finish(g, r, "cannot queue the hypervisor job");
+        if (r < 0) {
+                _cleanup_free_ char *m = NULL;
+
+                if (asprintf(&m, "cannot queue the hypervisor job: %s", strerror(-r)) < 0)
+                        m = NULL;
+                group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, m ?: "cannot queue the hypervisor job");
+        }
 }
 
 /* Runs the plan from its current position; event names what got it here. */
 void group_run_plan(Group *g, const char *event) {
+        int r;
+
         while (g->i_plan < g->n_plan) {
                 const PlanStep *p = &g->plan[g->i_plan];
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, p->domain);
@@ -160,7 +176,9 @@ void group_run_plan(Group *g, const char *event) {
 
         hdha_log_transition(g->name, NULL, hdha_step_to_string(g->table->step), event,
                             hdha_step_to_string(HDHA_STEP_DONE));
-        (void) hdha_table_group_set_step(g->table, HDHA_STEP_DONE);
+        r = hdha_table_group_set_step(g->table, HDHA_STEP_DONE);
+        if (r < 0)
+                log_error_errno(r, "Group '%s': failed to record the end of the plan, ignoring: %m", g->name);
         if (g->error < 0) {
                 _cleanup_free_ char *m = TAKE_PTR(g->error_message);
                 return group_finish(g, g->error, m);
@@ -186,8 +204,9 @@ static void act_next(Group *g, StepEvent ev, int r, const char *message) {
         advance(g, ev);
 }
 
+/* What failed is a hypervisor job; its message is libvirt's. */
 static void act_abort(Group *g, StepEvent ev, int r, const char *message) {
-        group_finish(g, r < 0 ? r : -EIO, message);
+        group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, message);
 }
 
 static void act_warn_next(Group *g, StepEvent ev, int r, const char *message) {
@@ -236,33 +255,16 @@ static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
         }
 }
 
-/* A source that was stopped during the operation is started again as a
- * standby before its quota is lowered. */
-static void plan_insert_rebuild(Group *g, const char *source) {
-        for (size_t i = g->i_plan + 1; i < g->n_plan; i++) {
-                char *d;
-
-                if (g->plan[i].step != HDHA_STEP_LOWERING_QUOTA || strcmp(g->plan[i].domain, source) != 0)
-                        continue;
-                if (g->n_plan >= PLAN_MAX || !(d = strdup(source)))
-                        return;
-                memmove(g->plan + i + 1, g->plan + i, (g->n_plan - i) * sizeof(*g->plan));
-                g->plan[i] = (PlanStep) { HDHA_STEP_REBUILDING, d };
-                g->n_plan++;
-                return;
-        }
-}
-
 static void act_released(Group *g, StepEvent ev, int r, const char *message) {
         const char *s = step_domain(g);
 
         group_timers_stop(g);
-        (void) group_set_holder(g, NULL, step_event_to_string(ev));
-        (void) group_set_role(g, s, ev == EV_STOPPED ? HDHA_ROLE_DEACTIVATED : HDHA_ROLE_STANDBY,
+        group_set_holder(g, NULL, step_event_to_string(ev));
+        group_set_role(g, s, ev == EV_STOPPED ? HDHA_ROLE_DEACTIVATED : HDHA_ROLE_STANDBY,
                               step_event_to_string(ev));
         /* A source that shut off by itself is rebuilt like a deactivated one. */
         if (ev == EV_STOPPED)
-                plan_insert_rebuild(g, s);
+                group_plan_insert_rebuild(g, s);
         advance(g, ev);
 }
 
@@ -275,7 +277,7 @@ static void act_deactivate_source(Group *g, StepEvent ev, int r, const char *mes
                     step_event_to_string(ev));
         group_timers_stop(g);
         g->plan[g->i_plan].step = HDHA_STEP_DEACTIVATING;
-        plan_insert_rebuild(g, s);
+        group_plan_insert_rebuild(g, s);
         step_enter(g, HDHA_STEP_DEACTIVATING, step_event_to_string(ev));
 }
 
@@ -283,13 +285,13 @@ static void act_deactivated(Group *g, StepEvent ev, int r, const char *message) 
         const char *d = step_domain(g);
 
         if (g->table->active && strcmp(g->table->active, d) == 0)
-                (void) group_set_holder(g, NULL, "deactivated");
-        (void) group_set_role(g, d, HDHA_ROLE_DEACTIVATED, "deactivated");
+                group_set_holder(g, NULL, "deactivated");
+        group_set_role(g, d, HDHA_ROLE_DEACTIVATED, "deactivated");
         advance(g, ev);
 }
 
 static void act_attached(Group *g, StepEvent ev, int r, const char *message) {
-        (void) group_set_holder(g, step_domain(g), "attached");
+        group_set_holder(g, step_domain(g), "attached");
         advance(g, ev);
 }
 
@@ -308,7 +310,7 @@ static void act_attach_failed(Group *g, StepEvent ev, int r, const char *message
 
         log_warning("Group '%s': attaching to '%s' failed: %s; giving the device back to '%s'.", g->name,
                     strna(target), message ?: "unknown error", s);
-        g->error = r < 0 ? r : -EIO;
+        g->error = HDHA_MANAGER_HYPERVISOR_FAILED;
         free(g->error_message);
         g->error_message = message ? strdup(message) : NULL;
         /* The rest of the plan is replaced by the attach back. */
@@ -320,12 +322,12 @@ static void act_attach_failed(Group *g, StepEvent ev, int r, const char *message
 }
 
 static void act_started(Group *g, StepEvent ev, int r, const char *message) {
-        (void) group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
+        group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
         advance(g, ev);
 }
 
 static void act_start_failed(Group *g, StepEvent ev, int r, const char *message) {
-        (void) group_set_role(g, step_domain(g), HDHA_ROLE_FAILED, "start-failed");
+        group_set_role(g, step_domain(g), HDHA_ROLE_FAILED, "start-failed");
         act_abort(g, ev, r, message);
 }
 
@@ -397,70 +399,6 @@ void group_step_event(Group *g, StepEvent ev, int r, const char *message) {
         a(g, ev, r, message);
 }
 
-/* --- Plans --------------------------------------------------------------- */
-
-static size_t plan_add(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
-        if (n < PLAN_MAX && domain)
-                plan[n++] = (PlanStep) { step, strdup(domain) };
-        return n;
-}
-
-/* The steps of op, per DESIGN.md. source/target as for the table. */
-size_t plan_for(const Group *g, HdhaOperation op, const char *source, const char *target, bool force,
-                PlanStep *plan) {
-        size_t n = 0;
-
-        switch (op) {
-        case HDHA_OPERATION_SWITCH:
-                n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
-                if (source) {
-                        n = plan_add(plan, n, force ? HDHA_STEP_DEACTIVATING : HDHA_STEP_DETACHING, source);
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                        if (force)
-                                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
-                        n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                } else
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                break;
-        case HDHA_OPERATION_FAILOVER:
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
-                if (target) {
-                        n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, target);
-                        n = plan_add(plan, n, HDHA_STEP_ATTACHING, target);
-                }
-                n = plan_add(plan, n, HDHA_STEP_REBUILDING, source);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                break;
-        case HDHA_OPERATION_RELEASE:
-                n = plan_add(plan, n, HDHA_STEP_DETACHING, source);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, source);
-                break;
-        case HDHA_OPERATION_DEACTIVATE:
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, source);
-                break;
-        case HDHA_OPERATION_ACTIVATE:
-                /* Starting a running domain is a no-op; the role may lag. */
-                n = plan_add(plan, n, HDHA_STEP_STARTING, target);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
-                break;
-        case HDHA_OPERATION_REBUILD:
-                /* Destroying a shut-off domain is a no-op. */
-                n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, target);
-                n = plan_add(plan, n, HDHA_STEP_REBUILDING, target);
-                n = plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, target);
-                break;
-        default:
-                break;
-        }
-        return n;
-}
-
-void group_plan_clear(Group *g) {
-        for (size_t i = 0; i < g->n_plan; i++)
-                free(g->plan[i].domain);
-        g->n_plan = g->i_plan = 0;
-}
-
 int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
                           const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
         int r;
@@ -474,9 +412,7 @@ int group_start_operation(Group *g, HdhaOperation op, const char *source, const 
         log_info("Group '%s': %s started (source '%s', target '%s').", g->name, hdha_operation_to_string(op),
                  source ?: "-", target ?: "-");
 
-        group_plan_clear(g);
-        memcpy(g->plan, plan, n_plan * sizeof(*plan));
-        g->n_plan = n_plan;
+        group_set_plan(g, plan, n_plan);
         g->done = done;
         g->done_userdata = userdata;
         g->error = 0;
@@ -491,6 +427,7 @@ void group_finish(Group *g, int r, const char *message) {
         HdhaOperation op = g->table->operation;
         HdhaOpDoneFn done = g->done;
         void *userdata = g->done_userdata;
+        int k;
 
         group_timers_stop(g);
         group_plan_clear(g);
@@ -500,11 +437,16 @@ void group_finish(Group *g, int r, const char *message) {
         g->done = NULL;
         g->done_userdata = NULL;
         (void) hdha_table_group_clear_operation(g->table);
-        (void) group_commit(g);
+        k = group_commit(g);
+        if (k < 0)
+                log_error_errno(k, "Failed to write the allocation table '%s': %m", g->manager->table_path);
 
         if (r < 0) {
-                log_error_errno(r, "Group '%s': %s failed: %s", g->name, hdha_operation_to_string(op),
-                                message ?: "%m");
+                if (message)
+                        log_error_errno(r, "Group '%s': %s failed: %s", g->name, hdha_operation_to_string(op),
+                                        message);
+                else
+                        log_error_errno(r, "Group '%s': %s failed: %m", g->name, hdha_operation_to_string(op));
                 /* A target whose quota was raised goes back to its own. */
                 group_reapply_quotas(g);
         } else

@@ -8,10 +8,6 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 /* --- Groups -------------------------------------------------------------- */
 
 Job *job_new(Group *g) {
@@ -73,9 +69,7 @@ int group_commit(Group *g) {
         int r;
 
         r = hdha_table_save(m->table, m->table_path);
-        if (r < 0)
-                log_error_errno(r, "Failed to write the allocation table '%s': %m", m->table_path);
-        else
+        if (r >= 0)
                 g->dirty = false;
         if (m->env.group_changed)
                 m->env.group_changed(m->env.userdata, g->name);
@@ -93,51 +87,70 @@ static void group_changed(Group *g) {
 }
 
 void group_flush(Group *g) {
-        if (g->dirty)
-                (void) group_commit(g);
+        int r;
+
+        if (!g->dirty)
+                return;
+        r = group_commit(g);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the allocation table '%s': %m", g->manager->table_path);
 }
 
-int group_set_role(Group *g, const char *domain, HdhaRole role, const char *event) {
+void group_set_role(Group *g, const char *domain, HdhaRole role, const char *event) {
         HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
         HdhaRole old;
         int r;
 
-        if (!mem)
-                return -ENOENT;
+        if (!mem) {
+                log_error("Group '%s': '%s' is not a member, its role stays unknown.", g->name, strna(domain));
+                return;
+        }
         old = mem->role;
         r = hdha_table_group_set_role(g->table, domain, role);
-        if (r <= 0)
-                return r;
+        if (r < 0) {
+                log_error_errno(r, "Group '%s': failed to make '%s' %s: %m", g->name, domain,
+                                hdha_role_to_string(role));
+                return;
+        }
+        if (r == 0)
+                return;
         hdha_log_transition(g->name, domain, hdha_role_to_string(old), event, hdha_role_to_string(role));
         group_changed(g);
-        return 1;
 }
 
 /* Makes domain (or nobody) the holder, with the role to go with it. */
-int group_set_holder(Group *g, const char *domain, const char *event) {
+void group_set_holder(Group *g, const char *domain, const char *event) {
         HdhaManager *m = g->manager;
         _cleanup_free_ char *old = NULL;
         int r;
 
-        if (streq_ptr(g->table->active, domain))
-                return domain ? group_set_role(g, domain, HDHA_ROLE_ACTIVE, event) : 0;
+        if (streq_ptr(g->table->active, domain)) {
+                if (domain)
+                        group_set_role(g, domain, HDHA_ROLE_ACTIVE, event);
+                return;
+        }
 
         if (g->table->active) {
                 old = strdup(g->table->active);
-                if (!old)
-                        return -ENOMEM;
+                if (!old) {
+                        log_oom();
+                        return;
+                }
         }
         if (domain)
                 for (size_t i = 0; i < g->table->n_members; i++)
                         if (g->table->members[i].role == HDHA_ROLE_ACTIVE &&
                             strcmp(g->table->members[i].domain, domain) != 0)
-                                (void) group_set_role(g, g->table->members[i].domain, HDHA_ROLE_STANDBY, event);
+                                group_set_role(g, g->table->members[i].domain, HDHA_ROLE_STANDBY, event);
 
         r = hdha_table_group_set_active(g->table, domain);
-        if (r < 0)
-                return r;
-        if (domain)
-                (void) hdha_table_group_set_role(g->table, domain, HDHA_ROLE_ACTIVE);
+        if (r >= 0 && domain)
+                r = hdha_table_group_set_role(g->table, domain, HDHA_ROLE_ACTIVE);
+        if (r < 0) {
+                log_error_errno(r, "Group '%s': failed to give the device to %s%s%s: %m", g->name, domain ? "'" : "",
+                                domain ?: "no domain", domain ? "'" : "");
+                return;
+        }
         log_info("Group '%s': device %s%s%s -> %s%s%s (generation %llu, %s).", g->name, old ? "'" : "",
                  old ?: "unallocated", old ? "'" : "", domain ? "'" : "", domain ?: "unallocated",
                  domain ? "'" : "", (unsigned long long) g->table->generation, event);
@@ -145,7 +158,6 @@ int group_set_holder(Group *g, const char *domain, const char *event) {
         if (m->env.connection_changed)
                 m->env.connection_changed(m->env.userdata, g->name, old, domain, g->table->generation);
         group_pcmk_holder_changed(g, old);
-        return 1;
 }
 
 /* The first standby in the configured order, other than except. */
@@ -236,8 +248,11 @@ static int group_configure(Group *g, const HdhaGroupConfig *c) {
                 }
         for (size_t i = t->n_members; i > 0; i--)
                 if (!group_config_has_domain(c, t->members[i - 1].domain)) {
-                        if (streq_ptr(t->active, t->members[i - 1].domain))
-                                (void) hdha_table_group_set_active(t, NULL);
+                        if (streq_ptr(t->active, t->members[i - 1].domain)) {
+                                r = hdha_table_group_set_active(t, NULL);
+                                if (r < 0)
+                                        return r;
+                        }
                         (void) hdha_table_group_remove_member(t, t->members[i - 1].domain);
                 }
 
@@ -426,7 +441,7 @@ static void group_member_event(Group *g, const HdhaHvEvent *ev) {
                 return;
 
         if (is_failure(ev->kind) && IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY)) {
-                (void) group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
+                group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
                 if (m->env.member_failed)
                         m->env.member_failed(m->env.userdata, g->name, ev->domain, ev->reason ?: evname);
                 if (g->config->policy == HDHA_POLICY_PACEMAKER)
@@ -441,7 +456,7 @@ static void group_member_event(Group *g, const HdhaHvEvent *ev) {
                 /* Started from outside: a standby, throttled like one. */
                 log_notice("Group '%s': '%s' was started outside hostdev-ha, treating it as a standby.", g->name,
                            ev->domain);
-                (void) group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+                group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
                 group_reconcile(g);
                 return;
         }
@@ -450,8 +465,8 @@ static void group_member_event(Group *g, const HdhaHvEvent *ev) {
             streq_ptr(ev->domain, g->table->active) && !group_is_busy(g)) {
                 log_warning("Group '%s': the device was removed from '%s' outside hostdev-ha; "
                             "the table follows libvirt.", g->name, ev->domain);
-                (void) group_set_holder(g, NULL, evname);
-                (void) group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+                group_set_holder(g, NULL, evname);
+                group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
         }
 }
 

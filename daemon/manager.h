@@ -13,9 +13,10 @@
  * hypervisor only through HdhaHypervisor, and the rest of the world (timers,
  * bus signals, Pacemaker) only through HdhaManagerEnv, so that the unit tests
  * drive it with a fake hypervisor and a virtual clock. No libvirt, no sd-bus
- * here.
+ * here (docs/architecture.md).
  *
- * Errors of the operations (also passed to their completions):
+ * Each cause of failure has one errno, so that the bus names it from one
+ * table (lib/bus-util.c). An operation that cannot start returns:
  *   -ENOENT   no such group
  *   -ENXIO    no such domain (not a member of any group)
  *   -EXDEV    the domain is not a member of this group
@@ -23,9 +24,18 @@
  *   -EROFS    the group is frozen
  *   -EALREADY nothing to do (e.g. switch to the current holder)
  *   -EHOSTDOWN no connection to the hypervisor
- *   -EIO      the hypervisor failed; the message says how
+ *   -ESRCH    the target is not a running standby
+ *   -ENOTCONN policy pacemaker: no resource instance known for a member
  *   -EINVAL   invalid argument
+ * A started operation that fails passes its completion:
+ *   HDHA_MANAGER_HYPERVISOR_FAILED   a hypervisor job failed (whatever
+ *                                    libvirt's errno); the message says how
+ *   HDHA_MANAGER_STATE_WRITE_FAILED  the allocation table could not be written
+ *   -ETIMEDOUT  policy pacemaker: Pacemaker did not promote the target in time
+ *   -ECANCELED  interrupted (rolled back, or the device is elsewhere)
  */
+#define HDHA_MANAGER_HYPERVISOR_FAILED (-EIO)
+#define HDHA_MANAGER_STATE_WRITE_FAILED (-ENOSPC)
 
 typedef struct HdhaManager HdhaManager;
 

@@ -6,15 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "device-xml.h"
 #include "hook-match.h"
 #include "macro.h"
-
-/* No network, nothing printed, entities left alone. */
-#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+#include "xml-util.h"
 
 /* What tells one device from another (see hook-match.h). Strings are owned;
  * MAC and UUID are lower case. */
@@ -35,36 +30,6 @@ static void device_id_done(DeviceId *d) {
         free(d->mac);
         free(d->mdev_uuid);
         *d = (DeviceId) {};
-}
-
-static void xml_free_docp(xmlDocPtr *p) {
-        if (*p)
-                xmlFreeDoc(*p);
-}
-
-static void xml_freep(xmlChar **p) {
-        if (*p)
-                xmlFree(*p);
-}
-#define _cleanup_xml_ _cleanup_(xml_freep)
-
-static bool node_is(xmlNodePtr n, const char *name) {
-        return n && n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr child_element(xmlNodePtr n, const char *name) {
-        if (!n)
-                return NULL;
-        for (xmlNodePtr c = n->children; c; c = c->next)
-                if (node_is(c, name))
-                        return c;
-        return NULL;
-}
-
-static bool prop_is(xmlNodePtr n, const char *name, const char *value) {
-        _cleanup_xml_ xmlChar *v = xmlGetProp(n, BAD_CAST name);
-
-        return v && xmlStrEqual(v, BAD_CAST value);
 }
 
 /* A copy of the attribute (lower-cased if asked): 0 and NULL when absent. */
@@ -116,7 +81,7 @@ static int parse_part(xmlNodePtr n, const char *name, unsigned long max, bool op
 /* <source><address [type='pci'] domain bus slot function/></source>:
  * true and the address when it is a complete PCI address. */
 static bool source_pci_address(xmlNodePtr dev, HdhaPciAddress *ret) {
-        xmlNodePtr a = child_element(child_element(dev, "source"), "address");
+        xmlNodePtr a = hdha_xml_child(hdha_xml_child(dev, "source"), "address");
         _cleanup_xml_ xmlChar *type = NULL;
         unsigned long domain, bus, slot, function;
 
@@ -142,24 +107,24 @@ static bool source_pci_address(xmlNodePtr dev, HdhaPciAddress *ret) {
 
 static int device_id_from_node(xmlNodePtr n, DeviceId *ret) {
         _cleanup_(device_id_done) DeviceId d = {};
-        bool hostdev = node_is(n, "hostdev"), interface = node_is(n, "interface");
+        bool hostdev = hdha_xml_node_is(n, "hostdev"), interface = hdha_xml_node_is(n, "interface");
         int r;
 
         d.element = strdup((const char *) n->name);
         if (!d.element)
                 return -ENOMEM;
-        r = prop_dup(child_element(n, "alias"), "name", false, &d.alias);
+        r = prop_dup(hdha_xml_child(n, "alias"), "name", false, &d.alias);
         if (r < 0)
                 return r;
         if (interface) {
-                r = prop_dup(child_element(n, "mac"), "address", true, &d.mac);
+                r = prop_dup(hdha_xml_child(n, "mac"), "address", true, &d.mac);
                 if (r < 0)
                         return r;
         }
-        if ((hostdev && prop_is(n, "type", "pci")) || (interface && prop_is(n, "type", "hostdev")))
+        if ((hostdev && hdha_xml_prop_is(n, "type", "pci")) || (interface && hdha_xml_prop_is(n, "type", "hostdev")))
                 d.has_pci = source_pci_address(n, &d.pci);
-        if (hostdev && prop_is(n, "type", "mdev")) {
-                r = prop_dup(child_element(child_element(n, "source"), "address"), "uuid", true,
+        if (hostdev && hdha_xml_prop_is(n, "type", "mdev")) {
+                r = prop_dup(hdha_xml_child(hdha_xml_child(n, "source"), "address"), "uuid", true,
                              &d.mdev_uuid);
                 if (r < 0)
                         return r;
@@ -172,7 +137,7 @@ static int device_id_from_node(xmlNodePtr n, DeviceId *ret) {
 
 static int group_device_id(const HdhaGroupConfig *g, DeviceId *ret) {
         _cleanup_(device_id_done) DeviceId d = {};
-        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         xmlNodePtr root;
         int r;
 
@@ -182,8 +147,7 @@ static int group_device_id(const HdhaGroupConfig *g, DeviceId *ret) {
         } else {
                 if (!g->device_xml)
                         return -EINVAL;
-                doc = xmlReadMemory(g->device_xml, (int) strlen(g->device_xml), g->device_xml_path, NULL,
-                                    XML_OPTIONS);
+                doc = hdha_xml_read(g->device_xml, strlen(g->device_xml), g->device_xml_path);
                 root = doc ? xmlDocGetRootElement(doc) : NULL;
                 if (!root)
                         return -EINVAL;
@@ -201,23 +165,19 @@ static int group_device_id(const HdhaGroupConfig *g, DeviceId *ret) {
         return 0;
 }
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b && streq(a, b);
-}
-
 /* 1 and how to name it when have is the device want describes. */
 static int device_id_match(const DeviceId *want, const DeviceId *have, char **ret_what) {
         int r = 0;
 
-        if (streq_ptr(have->alias, want->alias) || streq_ptr(have->alias, want->file_alias))
+        if (streq_set(have->alias, want->alias) || streq_set(have->alias, want->file_alias))
                 r = asprintf(ret_what, "%s", have->alias);
         else if (want->has_pci && have->has_pci && memcmp(&want->pci, &have->pci, sizeof(want->pci)) == 0)
                 r = asprintf(ret_what, "PCI %04x:%02x:%02x.%x", (unsigned) have->pci.domain,
                              (unsigned) have->pci.bus, (unsigned) have->pci.slot,
                              (unsigned) have->pci.function);
-        else if (streq_ptr(have->mdev_uuid, want->mdev_uuid))
+        else if (streq_set(have->mdev_uuid, want->mdev_uuid))
                 r = asprintf(ret_what, "mdev %s", have->mdev_uuid);
-        else if (streq_ptr(have->element, want->element) && streq_ptr(have->mac, want->mac))
+        else if (streq_set(have->element, want->element) && streq_set(have->mac, want->mac))
                 r = asprintf(ret_what, "<%s> with MAC %s", have->element, have->mac);
         else
                 return 0;
@@ -227,7 +187,7 @@ static int device_id_match(const DeviceId *want, const DeviceId *have, char **re
 
 int hdha_hook_find_device(const HdhaGroupConfig *g, const char *domain_xml, size_t size, char **ret_what) {
         _cleanup_(device_id_done) DeviceId want = {};
-        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         xmlNodePtr root, devices;
         int r;
 
@@ -240,12 +200,12 @@ int hdha_hook_find_device(const HdhaGroupConfig *g, const char *domain_xml, size
         if (r < 0)
                 return r;
 
-        doc = xmlReadMemory(domain_xml, (int) size, "domain.xml", NULL, XML_OPTIONS);
+        doc = hdha_xml_read(domain_xml, size, "domain.xml");
         root = doc ? xmlDocGetRootElement(doc) : NULL;
-        if (!node_is(root, "domain"))
+        if (!hdha_xml_node_is(root, "domain"))
                 return -EINVAL;
 
-        devices = child_element(root, "devices");
+        devices = hdha_xml_child(root, "devices");
         if (!devices)
                 return 0;
         for (xmlNodePtr n = devices->children; n; n = n->next) {

@@ -147,7 +147,7 @@ HdhaHookVerdict hdha_hook_run(const char *config_dir, const char *name, const ch
         if (!g)
                 return HDHA_HOOK_ALLOW;
 
-        if (asprintf(&table_path, "%s/table.json", c->state_directory) < 0)
+        if (hdha_table_path(c->state_directory, &table_path) < 0)
                 return refuse(NULL, ret_message);
         r = hdha_table_load(table_path, &t, &table_error);
         if (r >= 0) {

@@ -4,12 +4,12 @@
 # interface appears in that interface's section with its signature
 # ("### method Name(type name, ...) -> type name, ...", "### property Name
 # type", "### signal Name(type name, ...)"), the doc has no member the XML
-# lacks, and every org.hostdevha.Error.* of daemon/bus-util.h is in the doc.
+# lacks, and every org.hostdevha.Error.* of lib/bus-util.h is in the doc.
 set -u
 top=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 XML=${TEST_DOCS_XML:-$top/dbus/org.hostdevha.Manager1.xml}
 DOC=${TEST_DOCS_DOC:-$top/docs/dbus-api.md}
-ERRORS=${TEST_DOCS_ERRORS:-$top/daemon/bus-util.h}
+ERRORS=${TEST_DOCS_ERRORS:-$top/lib/bus-util.h}
 command -v xmllint >/dev/null || { echo "Bail out! xmllint is not installed (Debian package libxml2-utils)"; exit 1; }
 for f in "$XML" "$DOC" "$ERRORS"; do
 	[ -r "$f" ] || { echo "Bail out! '$f' is missing"; exit 1; }
@@ -81,7 +81,7 @@ for iface in "${ifaces[@]}"; do
 done
 
 mapfile -t errors < <(grep -o '"org\.hostdevha\.Error\.[A-Za-z]*"' "$ERRORS" | tr -d '"' | sort -u)
-[ "${#errors[@]}" -gt 0 ]; ok $? "error names found in daemon/bus-util.h"
+[ "${#errors[@]}" -gt 0 ]; ok $? "error names found in lib/bus-util.h"
 for e in "${errors[@]}"; do
 	grep -qF -- "\`$e\`" "$DOC"; ok $? "error $e documented"
 done

@@ -2,7 +2,7 @@
 # The manual pages cover what they document: every verb and option that
 # "hostdevctl --help" lists is in hostdevctl(1), every option of
 # "hostdev-had --help" in hostdev-had(8), and every configuration key of the
-# parser's key tables (daemon/conf.c, daemon/conf-group.c) in
+# parser's key tables (lib/conf.c, lib/conf-group.c) in
 # hostdev-ha.conf(5) with a default and an example; the pages are built.
 set -u
 top=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -57,7 +57,7 @@ done
 
 # Keys: the entries of the parser's key tables ({ "Key", parse_..., }).
 mapfile -t keys < <(sed -nE 's/^[[:space:]]*\{ "([A-Z][A-Za-z]*)", (conf_)?parse_.*/\1/p' \
-	"$top/daemon/conf.c" "$top/daemon/conf-group.c")
+	"$top/lib/conf.c" "$top/lib/conf-group.c")
 [ "${#keys[@]}" -ge 12 ]; ok $? "the key tables have ${#keys[@]} keys"
 conf=$top/man/hostdev-ha.conf.5.scd
 for k in "${keys[@]}"; do

@@ -326,8 +326,9 @@ static void test_every_key(void **state) {
         assert_null(hdha_config_find_domain(c, "vm-z"));
 }
 
-/* The examples of DESIGN.md, comments and all (DeviceXML= commented out:
- * it is the alternative to Device=). */
+/* The configuration example of docs/architecture.md ("Configuration"),
+ * comments and all (DeviceXML= commented out: it is the alternative to
+ * Device=). */
 static void test_design_example(void **state) {
         const char *dir = *state;
         _cleanup_(hdha_config_freep) HdhaConfig *c = NULL;

@@ -5,21 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
 #include "device-xml.h"
 #include "macro.h"
-
-/* No network, no error output on stderr: problems are returned. Entities
- * are not substituted (no XML_PARSE_NOENT). */
-#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-
-static void xml_free_docp(xmlDocPtr *p) {
-        if (*p)
-                xmlFreeDoc(*p);
-}
+#include "xml-util.h"
 
 static void xml_free_parser_ctxtp(xmlParserCtxtPtr *p) {
         if (*p)
@@ -116,7 +106,7 @@ static int xml_parse(const char *xml, size_t size, const char *url, xmlDocPtr *r
         if (ctxt->sax && ctxt->sax->initialized == XML_SAX2_MAGIC)
                 ctxt->sax->serror = first_error_handler;
 
-        doc = xmlCtxtReadMemory(ctxt, xml, (int) size, url, NULL, XML_OPTIONS);
+        doc = xmlCtxtReadMemory(ctxt, xml, (int) size, url, NULL, HDHA_XML_PARSE_OPTIONS);
         m = first.message;
         if (doc && ctxt->wellFormed) {
                 *ret = doc;
@@ -139,7 +129,7 @@ static int xml_parse(const char *xml, size_t size, const char *url, xmlDocPtr *r
 }
 
 int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char **ret_message) {
-        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         const char *problem = NULL;
         int r;
 
@@ -171,7 +161,7 @@ static bool node_is_alias(xmlNodePtr n) {
 }
 
 int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret) {
-        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         _cleanup_(xml_buffer_freep) xmlBufferPtr buf = NULL;
         xmlNodePtr root, found = NULL, next;
         char *x;
@@ -239,4 +229,59 @@ int hdha_device_xml_build(const HdhaGroupConfig *g, char **ret) {
         default:
                 return -EINVAL;
         }
+}
+
+int hdha_device_xml_alias(const char *device_xml, char **ret_alias) {
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
+        _cleanup_xml_ xmlChar *v = NULL;
+        xmlNodePtr a;
+        char *alias;
+
+        if (!device_xml || !ret_alias)
+                return -EINVAL;
+
+        doc = hdha_xml_read(device_xml, strlen(device_xml), "device.xml");
+        if (!doc)
+                return -EINVAL;
+
+        a = hdha_xml_child(xmlDocGetRootElement(doc), "alias");
+        if (a)
+                v = xmlGetProp(a, BAD_CAST "name");
+        if (!v || !v[0])
+                return -ENOENT;
+        alias = strdup((const char *) v);
+        if (!alias)
+                return -ENOMEM;
+        *ret_alias = alias;
+        return 0;
+}
+
+static bool device_has_alias(xmlNodePtr device, const char *alias) {
+        for (xmlNodePtr n = device->children; n; n = n->next)
+                if (hdha_xml_node_is(n, "alias") && hdha_xml_prop_is(n, "name", alias))
+                        return true;
+        return false;
+}
+
+int hdha_device_xml_find_alias(const char *domain_xml, const char *alias, bool *ret_live, bool *ret_found) {
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
+        xmlNodePtr root, devices;
+        bool found = false;
+
+        if (!domain_xml || !ret_live || !ret_found)
+                return -EINVAL;
+
+        doc = hdha_xml_read(domain_xml, strlen(domain_xml), "domain.xml");
+        root = doc ? xmlDocGetRootElement(doc) : NULL;
+        if (!hdha_xml_node_is(root, "domain"))
+                return -EINVAL;
+
+        devices = hdha_xml_child(root, "devices");
+        if (alias && devices)
+                for (xmlNodePtr n = devices->children; n && !found; n = n->next)
+                        found = n->type == XML_ELEMENT_NODE && device_has_alias(n, alias);
+
+        *ret_live = xmlHasProp(root, BAD_CAST "id") != NULL;
+        *ret_found = found;
+        return 0;
 }

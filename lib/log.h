@@ -14,7 +14,6 @@
 
 void hdha_log_open(const char *ident);
 void hdha_log_set_max_level(int level);
-int hdha_log_get_max_level(void);
 
 /* For tests: send every line to a callback instead. */
 typedef void (*HdhaLogSink)(int level, const char *line, void *userdata);

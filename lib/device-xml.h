@@ -41,3 +41,11 @@ int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char
 
 /* The XML to attach for group g, alias included. */
 int hdha_device_xml_build(const HdhaGroupConfig *g, char **ret);
+
+/* The alias (<alias name='...'/>) of a device given as XML; -ENOENT if it
+ * has none, -EINVAL if the XML does not parse. */
+int hdha_device_xml_alias(const char *device_xml, char **ret_alias);
+
+/* Whether a domain's XML describes a running domain (its root carries
+ * id='N'), and whether an element below <devices> has <alias name='ALIAS'/>. */
+int hdha_device_xml_find_alias(const char *domain_xml, const char *alias, bool *ret_live, bool *ret_found);

@@ -32,26 +32,6 @@ static const char *const device_kind_table[_HDHA_DEVICE_KIND_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(hdha_policy, HdhaPolicy, policy_table);
 DEFINE_STRING_TABLE_LOOKUP(hdha_device_kind, HdhaDeviceKind, device_kind_table);
 
-static bool name_chars_ok(const char *s, size_t max, const char *extra) {
-        size_t n = 0;
-
-        for (; s[n]; n++) {
-                char c = s[n];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      strchr(extra, c)))
-                        return false;
-        }
-        return n >= 1 && n <= max;
-}
-
-bool hdha_group_name_is_valid(const char *s) {
-        return s && s[0] != '.' && name_chars_ok(s, HDHA_GROUP_NAME_MAX, "_.-");
-}
-
-bool hdha_domain_name_is_valid(const char *s) {
-        return s && s[0] != '.' && s[0] != '-' && name_chars_ok(s, HDHA_DOMAIN_NAME_MAX, "_.:+@-");
-}
-
 /* [Daemon] */
 
 static int parse_uri(ConfParser *p, const ConfKey *k, const char *value, void *data) {
@@ -84,7 +64,7 @@ static int parse_admin_group(ConfParser *p, const ConfKey *k, const char *value,
 
         if (!*value)
                 return 0;
-        if (!name_chars_ok(value, 64, "_.-") || value[0] == '-')
+        if (!hdha_name_chars_ok(value, 64, "_.-") || value[0] == '-')
                 return conf_error(p, k->name, "Invalid group name '%s'", value);
 
         for (;;) {

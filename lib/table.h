@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The allocation table (DESIGN.md): per group, the domain the device is
+/* The allocation table (docs/architecture.md): per group, the domain the device is
  * allocated to, a generation that grows on every change, the operation in
  * flight with its step, and each member's role. It is the truth about where
  * the device should be; libvirt is the truth about where it is.
@@ -172,6 +172,11 @@ int hdha_table_group_set_operation(
 /* -EINVAL if no operation is in flight and step is not HDHA_STEP_NONE. */
 int hdha_table_group_set_step(HdhaTableGroup *g, HdhaStep step);
 int hdha_table_group_clear_operation(HdhaTableGroup *g);
+
+/* STATEDIR/table.json, where the daemon keeps the table and the hook reads
+ * it. */
+#define HDHA_TABLE_FILE "table.json"
+int hdha_table_path(const char *state_directory, char **ret);
 
 /* Returned by hdha_table_load() when the file does not exist. */
 #define HDHA_TABLE_MISSING 1

@@ -3,9 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
-/* The D-Bus names of hostdev-ha (DESIGN.md), its named errors and the
- * object paths of groups: shared by the daemon's bus code and by clients
- * (hostdevctl, tests). */
+/* The D-Bus names of hostdev-ha (docs/architecture.md), its named errors
+ * and the object paths of groups: shared by the daemon's bus code and by
+ * clients (hostdevctl, tests). */
 
 #define HDHA_BUS_NAME "org.hostdevha.Manager1"
 #define HDHA_BUS_PATH "/org/hostdevha/Manager1"
@@ -13,9 +13,11 @@
 #define HDHA_BUS_GROUP_INTERFACE "org.hostdevha.Group1"
 #define HDHA_BUS_GROUP_PREFIX "/org/hostdevha/Manager1/group"
 
-/* The errors, each with the errno a client gets from sd_bus_error_get_errno()
- * once hdha_bus_error_register() ran (and the errno the state machine
- * reports for it, see manager.h). */
+/* The errors. Each is one row of hdha_bus_error_map (lib/bus-util.c), the one
+ * table from cause to name: the errno there is the cause as the state
+ * machine reports it (daemon/manager.h) and what a client gets from
+ * sd_bus_error_get_errno() once hdha_bus_error_register() ran. A name may
+ * stand for several causes (rows); clients get the errno of its first row. */
 #define HDHA_BUS_ERROR_NO_SUCH_GROUP "org.hostdevha.Error.NoSuchGroup"        /* ENOENT */
 #define HDHA_BUS_ERROR_NO_SUCH_DOMAIN "org.hostdevha.Error.NoSuchDomain"      /* ENXIO */
 #define HDHA_BUS_ERROR_NOT_MEMBER "org.hostdevha.Error.NotMember"             /* EXDEV */
@@ -25,18 +27,19 @@
 #define HDHA_BUS_ERROR_NOT_CONNECTED "org.hostdevha.Error.NotConnected"       /* EHOSTDOWN */
 #define HDHA_BUS_ERROR_NOT_STANDBY "org.hostdevha.Error.NotStandby"           /* ESRCH */
 #define HDHA_BUS_ERROR_LIBVIRT_FAILURE "org.hostdevha.Error.LibvirtFailure"   /* EIO */
+#define HDHA_BUS_ERROR_STATE_WRITE_FAILURE "org.hostdevha.Error.StateWriteFailure" /* ENOSPC */
 #define HDHA_BUS_ERROR_INTERRUPTED "org.hostdevha.Error.Interrupted"          /* ECANCELED */
-#define HDHA_BUS_ERROR_ACCESS_DENIED "org.hostdevha.Error.AccessDenied"       /* EACCES */
+#define HDHA_BUS_ERROR_ACCESS_DENIED "org.hostdevha.Error.AccessDenied"       /* EACCES, EPERM */
 #define HDHA_BUS_ERROR_INVALID_ARGUMENT "org.hostdevha.Error.InvalidArgument" /* EINVAL */
 #define HDHA_BUS_ERROR_BAD_CONFIGURATION "org.hostdevha.Error.BadConfiguration" /* EBADMSG */
-#define HDHA_BUS_ERROR_PACEMAKER_FAILURE "org.hostdevha.Error.PacemakerFailure" /* ETIMEDOUT */
+#define HDHA_BUS_ERROR_PACEMAKER_FAILURE "org.hostdevha.Error.PacemakerFailure" /* ETIMEDOUT, ENOTCONN */
 
 extern const sd_bus_error_map hdha_bus_error_map[];
 
 /* Registers hdha_bus_error_map with sd-bus (once per process; idempotent). */
 int hdha_bus_error_register(void);
 
-/* The error name for -errno (or errno) of the table above, or NULL. */
+/* The error name for the cause -errno (or errno), or NULL if it has none. */
 const char *hdha_bus_error_from_errno(int error);
 
 /* HDHA_BUS_GROUP_PREFIX "/" escaped name (sd_bus_path_encode()). */

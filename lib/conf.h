@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
+#include "names.h"
 #include "parse-util.h"
 
 /* The configuration: DIR/hostdev-ha.conf (section [Daemon]) and one group
@@ -54,8 +55,6 @@
 #define HDHA_DEVICE_XML_MAX (64U * 1024U)
 #define HDHA_GROUPS_MAX 256U
 #define HDHA_GROUP_DOMAINS_MAX 64U
-#define HDHA_GROUP_NAME_MAX 64U
-#define HDHA_DOMAIN_NAME_MAX 128U
 #define HDHA_CONFIG_ERRORS_MAX 256U
 
 #define HDHA_DEFAULT_CONFIG_DIR "/etc/hostdev-ha"
@@ -168,7 +167,3 @@ int hdha_config_errors_print(const HdhaConfigErrors *e, FILE *f);
  * inih can hand to the parser. */
 size_t hdha_config_line_max(void);
 
-/* [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
-bool hdha_group_name_is_valid(const char *s);
-/* [A-Za-z0-9_.:+@-]{1,128}, not starting with '.' or '-'. */
-bool hdha_domain_name_is_valid(const char *s);

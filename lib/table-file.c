@@ -345,6 +345,17 @@ static int read_file(const char *path, char **ret, size_t *ret_size, char **rete
         return 1;
 }
 
+int hdha_table_path(const char *state_directory, char **ret) {
+        char *p;
+
+        if (!state_directory)
+                return -EINVAL;
+        if (asprintf(&p, "%s/" HDHA_TABLE_FILE, state_directory) < 0)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
 int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "bus-util.h"
-#include "conf.h"
 #include "macro.h"
+#include "names.h"
 
 const sd_bus_error_map hdha_bus_error_map[] = {
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_NO_SUCH_GROUP, ENOENT),
@@ -17,11 +17,14 @@ const sd_bus_error_map hdha_bus_error_map[] = {
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_NOT_CONNECTED, EHOSTDOWN),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_NOT_STANDBY, ESRCH),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_LIBVIRT_FAILURE, EIO),
+        SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_STATE_WRITE_FAILURE, ENOSPC),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_INTERRUPTED, ECANCELED),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_ACCESS_DENIED, EACCES),
+        SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_ACCESS_DENIED, EPERM),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_INVALID_ARGUMENT, EINVAL),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_BAD_CONFIGURATION, EBADMSG),
         SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_PACEMAKER_FAILURE, ETIMEDOUT),
+        SD_BUS_ERROR_MAP(HDHA_BUS_ERROR_PACEMAKER_FAILURE, ENOTCONN),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -32,8 +35,6 @@ int hdha_bus_error_register(void) {
 
 const char *hdha_bus_error_from_errno(int error) {
         error = abs(error);
-        if (error == EPERM)
-                return HDHA_BUS_ERROR_ACCESS_DENIED;
         for (const sd_bus_error_map *e = hdha_bus_error_map; e->name; e++)
                 if (e->code == error)
                         return e->name;

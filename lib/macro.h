@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -49,3 +50,11 @@ static inline const char *strna(const char *s) {
         })
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
+/* Both NULL, or equal strings. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
+/* Both set and equal: an absent value matches nothing. */
+static inline bool streq_set(const char *a, const char *b) {
+        return a && b && streq(a, b);
+}

@@ -40,10 +40,6 @@ void hdha_log_set_max_level(int level) {
         log_max_level = level;
 }
 
-int hdha_log_get_max_level(void) {
-        return log_max_level;
-}
-
 void hdha_log_set_sink(HdhaLogSink sink, void *userdata) {
         log_sink = sink;
         log_sink_userdata = userdata;

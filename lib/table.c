@@ -56,12 +56,6 @@ bool hdha_table_name_is_valid(const char *name) {
         return true;
 }
 
-static bool streq_ptr(const char *a, const char *b) {
-        if (!a || !b)
-                return a == b;
-        return streq(a, b);
-}
-
 /* ---- the model ---------------------------------------------------------- */
 
 static HdhaTableGroup *group_free(HdhaTableGroup *g) {
