@@ -56,7 +56,7 @@ for o in "${dopts[@]}"; do
 done
 
 # Keys: the entries of the parser's key tables ({ "Key", parse_..., }).
-mapfile -t keys < <(sed -nE 's/^[[:space:]]*\{ "([A-Z][A-Za-z]*)", (conf_)?parse_.*/\1/p' \
+mapfile -t keys < <(sed -nE 's/^[[:space:]]*\{ "([A-Z][A-Za-z]*)", (hdha_config_)?parse_.*/\1/p' \
 	"$top/lib/conf.c" "$top/lib/conf-group.c")
 [ "${#keys[@]}" -ge 12 ]; ok $? "the key tables have ${#keys[@]} keys"
 conf=$top/man/hostdev-ha.conf.5.scd
