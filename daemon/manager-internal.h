@@ -16,7 +16,7 @@
 #define RELEASE_RETRY_USEC (1000U * 1000U)
 
 typedef enum StepEvent {
-        EV_JOB_DONE,        /* the step's hypervisor job succeeded */
+        EV_JOB_DONE,        /* the step's hypervisor call succeeded */
         EV_JOB_FAILED,      /* ... or failed */
         EV_REMOVED,         /* DEVICE_REMOVED from the step's domain */
         EV_REMOVAL_FAILED,  /* DEVICE_REMOVAL_FAILED from the step's domain */
@@ -44,15 +44,17 @@ typedef struct PcmkInstance {
         char *node;
 } PcmkInstance;
 
-/* A hypervisor job in flight: the userdata of its completion. Linked into
- * its group so that whatever is still out when the manager goes (the
- * hypervisor drops undelivered completions) is freed too. */
-typedef struct Job {
+/* A call to the hypervisor in flight (a step's, or a reconciliation's
+ * inspection): the userdata of its completion. Linked into its group so
+ * that whatever is still out when the manager goes (the hypervisor drops
+ * undelivered completions) is freed too. Named apart from the job queue's
+ * jobs (job-queue.h), which is how one implementation runs a call. */
+typedef struct ManagerHvCall {
         Group *group;
         uint64_t step_id; /* the group's step_id when it was issued */
         size_t index;     /* reconciliation: which member */
-        struct Job *prev, *next;
-} Job;
+        struct ManagerHvCall *prev, *next;
+} ManagerHvCall;
 
 struct Group {
         HdhaManager *manager;
@@ -83,8 +85,8 @@ struct Group {
         size_t n_inspect_pending;
         HdhaDomainInfo *infos; /* one per config domain */
         bool inspect_failed;
-        Job *jobs;           /* jobs in flight */
-        unsigned n_jobs_out; /* side jobs (quotas, duplicates) in flight */
+        ManagerHvCall *hv_calls; /* calls in flight */
+        unsigned n_side_calls;   /* side calls (quotas, duplicates) in flight */
 
         /* Policy pacemaker: the instances, and a switch Pacemaker is asked
          * to carry out (its target, who waits, its deadline). */
@@ -110,9 +112,9 @@ struct HdhaManager {
 };
 
 /* manager.c */
-Job *job_new(Group *g);
-/* Unlinks and frees the job; returns its group. */
-Group *job_free(Job *j);
+ManagerHvCall *manager_hv_call_new(Group *g);
+/* Unlinks and frees the call; returns its group. */
+Group *manager_hv_call_free(ManagerHvCall *call);
 Group *manager_get_group(HdhaManager *m, const char *name);
 bool group_is_busy(const Group *g);
 /* Writes the table now; returns -errno without logging. */

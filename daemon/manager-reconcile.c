@@ -25,10 +25,10 @@ static void on_reconcile_retry(void *userdata) {
 }
 
 static void on_inspected(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
-        Job *j = userdata;
-        uint64_t id = j->step_id;
-        size_t index = j->index;
-        Group *g = job_free(j);
+        ManagerHvCall *call = userdata;
+        uint64_t id = call->step_id;
+        size_t index = call->index;
+        Group *g = manager_hv_call_free(call);
 
         if (id != g->step_id || !g->reconciling)
                 return;
@@ -47,7 +47,7 @@ static void on_inspected(void *userdata, int r, const char *message, const HdhaD
 static void on_vfio_bound(void *userdata, int r, const char *message) {
         Group *g = userdata;
 
-        g->n_jobs_out--;
+        g->n_side_calls--;
         if (r < 0) {
                 log_warning("Group '%s': cannot bind %s to vfio-pci: %s; attaches with managed='no' will fail "
                             "until it is bound.", g->name, g->vfio_nodedev, message ?: "unknown error");
@@ -71,9 +71,9 @@ static void group_bind_vfio(Group *g) {
                 g->vfio_nodedev = NULL;
                 return;
         }
-        g->n_jobs_out++;
+        g->n_side_calls++;
         if (hv->ops->bind_vfio(hv, g->vfio_nodedev, on_vfio_bound, g) < 0)
-                g->n_jobs_out--;
+                g->n_side_calls--;
 }
 
 void group_reconcile(Group *g) {
@@ -91,13 +91,13 @@ void group_reconcile(Group *g) {
                 g->manager->env.group_changed(g->manager->env.userdata, g->name);
 
         for (size_t i = 0; i < g->config->n_domains; i++) {
-                Job *j = job_new(g);
+                ManagerHvCall *call = manager_hv_call_new(g);
 
-                if (j) {
-                        j->index = i;
-                        if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, j) >= 0)
+                if (call) {
+                        call->index = i;
+                        if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, call) >= 0)
                                 continue;
-                        job_free(j);
+                        manager_hv_call_free(call);
                 }
                 g->inspect_failed = true;
                 g->n_inspect_pending--;
@@ -112,10 +112,10 @@ void manager_reconcile(HdhaManager *m) {
                         group_reconcile(m->groups[i]);
 }
 
-static void on_side_job_done(void *userdata, int r, const char *message) {
+static void on_side_call_done(void *userdata, int r, const char *message) {
         Group *g = userdata;
 
-        g->n_jobs_out--;
+        g->n_side_calls--;
         if (r < 0)
                 log_warning("Group '%s': %s, ignoring.", g->name, message ?: "a side job failed");
 }
@@ -133,9 +133,9 @@ void group_reapply_quotas(Group *g) {
                 if (!mem || !IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
                         continue;
                 quota = mem->role == HDHA_ROLE_ACTIVE ? c->active_vcpu_quota : c->standby_vcpu_quota;
-                g->n_jobs_out++;
-                if (hv->ops->set_vcpu_quota(hv, c->domains[i], quota, c->vcpu_period, on_side_job_done, g) < 0)
-                        g->n_jobs_out--;
+                g->n_side_calls++;
+                if (hv->ops->set_vcpu_quota(hv, c->domains[i], quota, c->vcpu_period, on_side_call_done, g) < 0)
+                        g->n_side_calls--;
         }
 }
 
@@ -241,9 +241,9 @@ static const char *resolve_holders(Group *g) {
                 log_error("Group '%s': the device is on '%s' and '%s' at once; deactivating '%s'.", g->name, keep,
                           c->domains[i], c->domains[i]);
                 g->infos[i].running = g->infos[i].has_device = false;
-                g->n_jobs_out++;
-                if (hv->ops->destroy(hv, c->domains[i], on_side_job_done, g) < 0)
-                        g->n_jobs_out--;
+                g->n_side_calls++;
+                if (hv->ops->destroy(hv, c->domains[i], on_side_call_done, g) < 0)
+                        g->n_side_calls--;
         }
         return keep;
 }

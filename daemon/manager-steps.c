@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An operation as a plan of steps, driven by a state x event table.
  *
- * Each step names one domain and issues one hypervisor job on entry; the
- * job's completion and the hypervisor's events for that domain are the
- * events of the table. The device is attached to the target only after the
+ * Each step names one domain and issues one hypervisor call on entry; the
+ * call's completion (job-done, job-failed) and the hypervisor's events for
+ * that domain are the events of the table. The device is attached to the target only after the
  * source is confirmed to have let go: DEVICE_REMOVED, the live XML without
  * it, or the source shut off. */
 #include <stdio.h>
@@ -34,23 +34,23 @@ static const char *step_domain(const Group *g) {
         return g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
 }
 
-/* Returns the group if the job belongs to the step in progress, else NULL. */
-static Group *job_take(Job *j) {
-        uint64_t id = j->step_id;
-        Group *g = job_free(j);
+/* Returns the group if the call belongs to the step in progress, else NULL. */
+static Group *hv_call_take(ManagerHvCall *call) {
+        uint64_t id = call->step_id;
+        Group *g = manager_hv_call_free(call);
 
         return id == g->step_id && !g->reconciling ? g : NULL;
 }
 
-/* A job that failed because the connection broke says nothing about the
+/* A call that failed because the connection broke says nothing about the
  * domain: the reconnect's reconciliation reads what really happened. The
  * failure may arrive before the DISCONNECTED event, hence the codes. */
 static bool connection_lost(const Group *g, int r) {
         return !g->manager->connected || IN_SET(r, -ECONNRESET, -ENOTCONN);
 }
 
-static void on_job_done(void *userdata, int r, const char *message) {
-        Group *g = job_take(userdata);
+static void on_call_done(void *userdata, int r, const char *message) {
+        Group *g = hv_call_take(userdata);
 
         if (!g)
                 return;
@@ -64,7 +64,7 @@ static void on_job_done(void *userdata, int r, const char *message) {
 }
 
 static void on_inspect_done(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
-        Group *g = job_take(userdata);
+        Group *g = hv_call_take(userdata);
 
         if (!g)
                 return;
@@ -80,45 +80,45 @@ static void on_inspect_done(void *userdata, int r, const char *message, const Hd
         group_flush(g);
 }
 
-/* Issues the hypervisor job of the current step. */
-static int step_issue_job(Group *g, HdhaStep step) {
+/* Issues the hypervisor call of the current step. */
+static int step_issue_call(Group *g, HdhaStep step) {
         HdhaHypervisor *hv = g->manager->hv;
         const char *d = step_domain(g);
         const HdhaGroupConfig *c = g->config;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
         int r;
 
-        if (!j)
+        if (!call)
                 return -ENOMEM;
 
         switch (step) {
         case HDHA_STEP_RAISING_QUOTA:
-                r = hv->ops->set_vcpu_quota(hv, d, c->active_vcpu_quota, c->vcpu_period, on_job_done, j);
+                r = hv->ops->set_vcpu_quota(hv, d, c->active_vcpu_quota, c->vcpu_period, on_call_done, call);
                 break;
         case HDHA_STEP_LOWERING_QUOTA:
-                r = hv->ops->set_vcpu_quota(hv, d, c->standby_vcpu_quota, c->vcpu_period, on_job_done, j);
+                r = hv->ops->set_vcpu_quota(hv, d, c->standby_vcpu_quota, c->vcpu_period, on_call_done, call);
                 break;
         case HDHA_STEP_DETACHING:
-                r = hv->ops->detach(hv, d, g->device_xml, on_job_done, j);
+                r = hv->ops->detach(hv, d, g->device_xml, on_call_done, call);
                 break;
         case HDHA_STEP_WAITING_RELEASE:
-                r = hv->ops->inspect(hv, d, g->alias, on_inspect_done, j);
+                r = hv->ops->inspect(hv, d, g->alias, on_inspect_done, call);
                 break;
         case HDHA_STEP_DEACTIVATING:
-                r = hv->ops->destroy(hv, d, on_job_done, j);
+                r = hv->ops->destroy(hv, d, on_call_done, call);
                 break;
         case HDHA_STEP_ATTACHING:
-                r = hv->ops->attach(hv, d, g->device_xml, on_job_done, j);
+                r = hv->ops->attach(hv, d, g->device_xml, on_call_done, call);
                 break;
         case HDHA_STEP_STARTING:
         case HDHA_STEP_REBUILDING:
-                r = hv->ops->start(hv, d, on_job_done, j);
+                r = hv->ops->start(hv, d, on_call_done, call);
                 break;
         default:
                 r = -EINVAL;
         }
         if (r < 0)
-                job_free(j);
+                manager_hv_call_free(call);
         return r;
 }
 
@@ -147,7 +147,7 @@ static void step_enter(Group *g, HdhaStep step, const char *event) {
         if (step == HDHA_STEP_DETACHING)
                 group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
 
-        r = step_issue_job(g, step);
+        r = step_issue_call(g, step);
         if (r < 0) {
                 _cleanup_free_ char *m = NULL;
 
@@ -204,7 +204,7 @@ static void act_next(Group *g, StepEvent ev, int r, const char *message) {
         advance(g, ev);
 }
 
-/* What failed is a hypervisor job; its message is libvirt's. */
+/* What failed is a hypervisor call; its message is libvirt's. */
 static void act_abort(Group *g, StepEvent ev, int r, const char *message) {
         group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, message);
 }
@@ -232,13 +232,13 @@ static void act_still_held(Group *g, StepEvent ev, int r, const char *message) {
 /* Ask again: an unplug sent while the guest was booting is lost. */
 static void act_retry_detach(Group *g, StepEvent ev, int r, const char *message) {
         HdhaHypervisor *hv = g->manager->hv;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
 
         log_info("Group '%s': '%s' still holds the device, asking it again to let go.", g->name,
                  strna(step_domain(g)));
-        if (!j || hv->ops->detach(hv, step_domain(g), g->device_xml, on_job_done, j) < 0) {
-                if (j)
-                        job_free(j);
+        if (!call || hv->ops->detach(hv, step_domain(g), g->device_xml, on_call_done, call) < 0) {
+                if (call)
+                        manager_hv_call_free(call);
                 act_still_held(g, ev, r, message);
         }
 }
@@ -246,11 +246,11 @@ static void act_retry_detach(Group *g, StepEvent ev, int r, const char *message)
 /* After a repeated detach request: has it let go now? */
 static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
         HdhaHypervisor *hv = g->manager->hv;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
 
-        if (!j || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, j) < 0) {
-                if (j)
-                        job_free(j);
+        if (!call || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, call) < 0) {
+                if (call)
+                        manager_hv_call_free(call);
                 act_still_held(g, ev, r, message);
         }
 }

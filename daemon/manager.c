@@ -10,36 +10,36 @@
 
 /* --- Groups -------------------------------------------------------------- */
 
-Job *job_new(Group *g) {
-        Job *j = calloc(1, sizeof(*j));
+ManagerHvCall *manager_hv_call_new(Group *g) {
+        ManagerHvCall *call = calloc(1, sizeof(*call));
 
-        if (!j)
+        if (!call)
                 return NULL;
-        *j = (Job) { .group = g, .step_id = g->step_id, .next = g->jobs };
-        if (g->jobs)
-                g->jobs->prev = j;
-        g->jobs = j;
-        return j;
+        *call = (ManagerHvCall) { .group = g, .step_id = g->step_id, .next = g->hv_calls };
+        if (g->hv_calls)
+                g->hv_calls->prev = call;
+        g->hv_calls = call;
+        return call;
 }
 
-Group *job_free(Job *j) {
-        Group *g = j->group;
+Group *manager_hv_call_free(ManagerHvCall *call) {
+        Group *g = call->group;
 
-        if (j->prev)
-                j->prev->next = j->next;
+        if (call->prev)
+                call->prev->next = call->next;
         else
-                g->jobs = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        free(j);
+                g->hv_calls = call->next;
+        if (call->next)
+                call->next->prev = call->prev;
+        free(call);
         return g;
 }
 
 static Group *group_free(Group *g) {
         if (!g)
                 return NULL;
-        while (g->jobs)
-                job_free(g->jobs);
+        while (g->hv_calls)
+                manager_hv_call_free(g->hv_calls);
         group_pcmk_free(g);
         group_timers_stop(g);
         group_plan_clear(g);
@@ -409,7 +409,7 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
         for (size_t i = m->n_groups; i > 0; i--) {
                 Group *g = m->groups[i - 1];
 
-                if (g->removed && g->n_jobs_out == 0 && !g->jobs) {
+                if (g->removed && g->n_side_calls == 0 && !g->hv_calls) {
                         group_free(g);
                         memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
                         m->n_groups--;
