@@ -28,7 +28,7 @@ typedef struct Daemon {
         HdhaHypervisor *hv;
         HdhaManager *manager;
         HdhaBus *bus;
-        PcmkExec *pcmk;
+        HdhaPcmkExec *pcmk;
         bool ready;
 } Daemon;
 
@@ -103,7 +103,7 @@ static void env_pacemaker_set_score(void *userdata, const char *resource, const 
         Daemon *d = userdata;
         int r;
 
-        r = pcmk_exec_set_score(d->pcmk, resource, node, score);
+        r = hdha_pcmk_exec_set_score(d->pcmk, resource, node, score);
         if (r < 0)
                 log_warning_errno(r, "Failed to set the promotion score of '%s' on '%s', ignoring: %m", resource,
                                   node);
@@ -114,7 +114,7 @@ static void env_pacemaker_report_failure(void *userdata, const char *resource, c
         Daemon *d = userdata;
         int r;
 
-        r = pcmk_exec_report_failure(d->pcmk, resource, node);
+        r = hdha_pcmk_exec_report_failure(d->pcmk, resource, node);
         if (r < 0)
                 log_warning_errno(r, "Failed to report the failure of '%s' on '%s' to Pacemaker, ignoring: %m",
                                   resource, node);
@@ -334,7 +334,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         if (r < 0)
                 return r;
 
-        r = pcmk_exec_new(d->event, &d->pcmk);
+        r = hdha_pcmk_exec_new(d->event, &d->pcmk);
         if (r < 0)
                 return log_oom();
 
@@ -368,7 +368,7 @@ static void daemon_done(Daemon *d) {
         d->hv = hdha_hypervisor_free(d->hv);
         d->manager = hdha_manager_free(d->manager);
         d->bus = hdha_bus_free(d->bus);
-        d->pcmk = pcmk_exec_free(d->pcmk);
+        d->pcmk = hdha_pcmk_exec_free(d->pcmk);
         d->event = sd_event_unref(d->event);
 }
 

@@ -6,7 +6,9 @@
  * entry points, policy auto), manager-plan.c (the plan of each operation),
  * manager-steps.c (the state x event table that runs a plan),
  * manager-reconcile.c (start-up, reconnect) and manager-pacemaker.c (policy
- * pacemaker). See docs/architecture.md. */
+ * pacemaker). What they share is named manager_* and Manager*; what the
+ * other modules call is in manager.h (hdha_manager_*, Hdha*). See
+ * docs/architecture.md. */
 
 #include "manager.h"
 
@@ -15,8 +17,8 @@
  * (libvirtd restarted) and so may the unplug request (guest still booting). */
 #define RELEASE_RETRY_USEC (1000U * 1000U)
 
-typedef enum StepEvent {
-        EV_JOB_DONE,        /* the step's hypervisor job succeeded */
+typedef enum ManagerStepEvent {
+        EV_JOB_DONE,        /* the step's hypervisor call succeeded */
         EV_JOB_FAILED,      /* ... or failed */
         EV_REMOVED,         /* DEVICE_REMOVED from the step's domain */
         EV_REMOVAL_FAILED,  /* DEVICE_REMOVAL_FAILED from the step's domain */
@@ -26,35 +28,37 @@ typedef enum StepEvent {
         EV_GONE,            /* inspect: the device is not in the live XML */
         EV_PRESENT,         /* inspect: it still is */
         _EV_MAX,
-} StepEvent;
+} ManagerStepEvent;
 
 
-typedef struct PlanStep {
+typedef struct ManagerPlanStep {
         HdhaStep step;
         char *domain;
-} PlanStep;
+} ManagerPlanStep;
 
-typedef struct Group Group;
+typedef struct ManagerGroup ManagerGroup;
 
 /* Policy pacemaker: the resource instance the agent said stands for a
  * member. */
-typedef struct PcmkInstance {
+typedef struct ManagerPcmkInstance {
         char *domain;
         char *resource;
         char *node;
-} PcmkInstance;
+} ManagerPcmkInstance;
 
-/* A hypervisor job in flight: the userdata of its completion. Linked into
- * its group so that whatever is still out when the manager goes (the
- * hypervisor drops undelivered completions) is freed too. */
-typedef struct Job {
-        Group *group;
+/* A call to the hypervisor in flight (a step's, or a reconciliation's
+ * inspection): the userdata of its completion. Linked into its group so
+ * that whatever is still out when the manager goes (the hypervisor drops
+ * undelivered completions) is freed too. Named apart from the job queue's
+ * jobs (job-queue.h), which is how one implementation runs a call. */
+typedef struct ManagerHvCall {
+        ManagerGroup *group;
         uint64_t step_id; /* the group's step_id when it was issued */
         size_t index;     /* reconciliation: which member */
-        struct Job *prev, *next;
-} Job;
+        struct ManagerHvCall *prev, *next;
+} ManagerHvCall;
 
-struct Group {
+struct ManagerGroup {
         HdhaManager *manager;
         char *name;
         const HdhaGroupConfig *config; /* into manager->config */
@@ -68,7 +72,7 @@ struct Group {
         char *vfio_nodedev; /* its node device name */
 
         /* The operation in flight: its remaining steps and who waits. */
-        PlanStep plan[PLAN_MAX];
+        ManagerPlanStep plan[PLAN_MAX];
         size_t n_plan, i_plan;
         HdhaOpDoneFn done;
         void *done_userdata;
@@ -83,12 +87,12 @@ struct Group {
         size_t n_inspect_pending;
         HdhaDomainInfo *infos; /* one per config domain */
         bool inspect_failed;
-        Job *jobs;           /* jobs in flight */
-        unsigned n_jobs_out; /* side jobs (quotas, duplicates) in flight */
+        ManagerHvCall *hv_calls; /* calls in flight */
+        unsigned n_side_calls;   /* side calls (quotas, duplicates) in flight */
 
         /* Policy pacemaker: the instances, and a switch Pacemaker is asked
          * to carry out (its target, who waits, its deadline). */
-        PcmkInstance *pcmk;
+        ManagerPcmkInstance *pcmk;
         size_t n_pcmk;
         char *pcmk_target;
         char *pcmk_last_holder; /* the least preferred standby */
@@ -103,87 +107,87 @@ struct HdhaManager {
         HdhaConfig *config;
         HdhaTable *table;
         char *table_path;
-        Group **groups;
+        ManagerGroup **groups;
         size_t n_groups;
         bool connected;
         void *reconcile_retry_timer;
 };
 
 /* manager.c */
-Job *job_new(Group *g);
-/* Unlinks and frees the job; returns its group. */
-Group *job_free(Job *j);
-Group *manager_get_group(HdhaManager *m, const char *name);
-bool group_is_busy(const Group *g);
+ManagerHvCall *manager_hv_call_new(ManagerGroup *g);
+/* Unlinks and frees the call; returns its group. */
+ManagerGroup *manager_hv_call_free(ManagerHvCall *call);
+ManagerGroup *manager_get_group(HdhaManager *m, const char *name);
+bool manager_group_is_busy(const ManagerGroup *g);
 /* Writes the table now; returns -errno without logging. */
-int group_commit(Group *g);
+int manager_group_commit(ManagerGroup *g);
 /* Writes it if roles or holder changed since the last write (a failure is
  * logged). */
-void group_flush(Group *g);
+void manager_group_flush(ManagerGroup *g);
 /* Change the table in memory and log the transition; a failure (not a
  * member, out of memory) is logged, and the table lags until the next
  * reconciliation puts it right. */
-void group_set_role(Group *g, const char *domain, HdhaRole role, const char *event);
-void group_set_holder(Group *g, const char *domain, const char *event);
+void manager_group_set_role(ManagerGroup *g, const char *domain, HdhaRole role, const char *event);
+void manager_group_set_holder(ManagerGroup *g, const char *domain, const char *event);
 /* slot is &g->release_timer (fires EV_RELEASE_TIMEOUT) or &g->retry_timer
  * (fires EV_RETRY); a running timer in slot is restarted. */
-void group_timer_start(Group *g, void **slot, uint64_t usec);
-void group_timers_stop(Group *g);
-const char *group_first_standby(const Group *g, const char *except);
+void manager_group_timer_start(ManagerGroup *g, void **slot, uint64_t usec);
+void manager_group_timers_stop(ManagerGroup *g);
+const char *manager_group_first_standby(const ManagerGroup *g, const char *except);
 
 /* manager-operations.c */
-void group_operation_ended(Group *g);
+void manager_group_operation_ended(ManagerGroup *g);
 /* Policy auto: start what is due (failover of a failed holder, rebuild of
  * a failed member), one at a time. */
-void group_auto_check(Group *g);
+void manager_group_auto_check(ManagerGroup *g);
 /* The switch of a non-pacemaker group (and the agent's promote). */
-int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
+int manager_group_switch_here(ManagerGroup *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
 
 /* manager-plan.c */
 /* Where a plan starts: a fresh operation, or one cut short and found by
  * reconciliation at this point. */
-typedef enum PlanFrom {
+typedef enum ManagerPlanFrom {
         PLAN_FROM_START,    /* nothing done yet */
         PLAN_FROM_RELEASED, /* the source let go of the device (a rebuild: its target was stopped) */
         PLAN_FROM_ATTACHED, /* the target holds the device */
-} PlanFrom;
+} ManagerPlanFrom;
 
-typedef struct PlanRequest {
+typedef struct ManagerPlanRequest {
         HdhaOperation op;
         const char *source, *target; /* as in the table */
         bool force;                  /* a switch deactivates the source instead of asking it to let go */
-        PlanFrom from;
+        ManagerPlanFrom from;
         bool live; /* source_running and target_running are known (reconciliation) */
         bool source_running, target_running;
-} PlanRequest;
+} ManagerPlanRequest;
 
 /* The steps of an operation: the one description of each plan. Fills
  * plan (PLAN_MAX entries) and returns how many steps. */
-size_t group_plan(const PlanRequest *q, PlanStep *plan);
+size_t manager_plan(const ManagerPlanRequest *q, ManagerPlanStep *plan);
 /* Takes over plan's domains. */
-void group_set_plan(Group *g, const PlanStep *plan, size_t n);
-void group_plan_clear(Group *g);
+void manager_group_set_plan(ManagerGroup *g, const ManagerPlanStep *plan, size_t n);
+void manager_group_plan_clear(ManagerGroup *g);
 /* A source that was stopped during the operation is started again as a
  * standby before its quota is lowered. */
-void group_plan_insert_rebuild(Group *g, const char *source);
+void manager_group_plan_insert_rebuild(ManagerGroup *g, const char *source);
 
 /* manager-steps.c */
-const char *step_event_to_string(StepEvent e);
-int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
-                          const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata);
-void group_step_event(Group *g, StepEvent ev, int r, const char *message);
-void group_finish(Group *g, int r, const char *message);
-void group_run_plan(Group *g, const char *event);
+const char *manager_step_event_to_string(ManagerStepEvent e);
+int manager_group_start_operation(ManagerGroup *g, HdhaOperation op, const char *source, const char *target,
+                                  const ManagerPlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata);
+void manager_group_step_event(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message);
+void manager_group_finish(ManagerGroup *g, int r, const char *message);
+void manager_group_run_plan(ManagerGroup *g, const char *event);
 
 /* manager-pacemaker.c */
-int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *userdata);
-void group_pcmk_member_failed(Group *g, const char *domain, const char *reason);
-void group_pcmk_holder_changed(Group *g, const char *old_holder);
-void group_pcmk_free(Group *g);
+int manager_group_pcmk_switch(ManagerGroup *g, const char *domain, HdhaOpDoneFn done, void *userdata);
+void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason);
+void manager_group_pcmk_holder_changed(ManagerGroup *g, const char *old_holder);
+void manager_group_pcmk_free(ManagerGroup *g);
 
 /* manager-reconcile.c */
 void manager_reconcile(HdhaManager *m);
-void group_reconcile(Group *g);
+void manager_group_reconcile(ManagerGroup *g);
 /* Every running member gets the quota of its role (after a failed
  * operation, or a reconciliation). */
-void group_reapply_quotas(Group *g);
+void manager_group_reapply_quotas(ManagerGroup *g);

@@ -10,17 +10,17 @@
 /* --- Automatic actions (policy auto) -------------------------------------- */
 
 static void on_auto_done(void *userdata, int r, const char *message) {
-        Group *g = userdata;
+        ManagerGroup *g = userdata;
 
         /* One action at a time: see whether another is due. */
         if (r >= 0)
-                group_auto_check(g);
+                manager_group_auto_check(g);
 }
 
-void group_auto_check(Group *g) {
+void manager_group_auto_check(ManagerGroup *g) {
         const HdhaTableMember *holder;
 
-        if (g->config->policy != HDHA_POLICY_AUTO || g->frozen || group_is_busy(g) || !g->manager->connected)
+        if (g->config->policy != HDHA_POLICY_AUTO || g->frozen || manager_group_is_busy(g) || !g->manager->connected)
                 return;
 
         holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
@@ -38,15 +38,15 @@ void group_auto_check(Group *g) {
 /* --- Operations ------------------------------------------------------------ */
 
 /* Finds the group and checks that it can take an operation now. */
-static int group_for_operation(HdhaManager *m, const char *name, bool force, Group **ret) {
-        Group *g;
+static int group_for_operation(HdhaManager *m, const char *name, bool force, ManagerGroup **ret) {
+        ManagerGroup *g;
 
         if (!name || !hdha_group_name_is_valid(name))
                 return -EINVAL;
         g = manager_get_group(m, name);
         if (!g)
                 return -ENOENT;
-        if (group_is_busy(g))
+        if (manager_group_is_busy(g))
                 return -EBUSY;
         if (g->frozen && !force)
                 return -EROFS;
@@ -57,7 +57,7 @@ static int group_for_operation(HdhaManager *m, const char *name, bool force, Gro
 }
 
 /* The group of a domain, checked as above. */
-static int domain_for_operation(HdhaManager *m, const char *domain, Group **ret) {
+static int domain_for_operation(HdhaManager *m, const char *domain, ManagerGroup **ret) {
         const HdhaGroupConfig *c;
 
         if (!domain || !hdha_domain_name_is_valid(domain))
@@ -68,7 +68,7 @@ static int domain_for_operation(HdhaManager *m, const char *domain, Group **ret)
         return group_for_operation(m, c->name, false, ret);
 }
 
-static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
+static int group_member_check(HdhaManager *m, ManagerGroup *g, const char *domain) {
         if (!domain || !hdha_domain_name_is_valid(domain))
                 return -EINVAL;
         if (hdha_table_group_get_member(g->table, domain))
@@ -76,13 +76,13 @@ static int group_member_check(HdhaManager *m, Group *g, const char *domain) {
         return hdha_config_find_domain(m->config, domain) ? -EXDEV : -ENXIO;
 }
 
-static int start_planned(Group *g, HdhaOperation op, const char *source, const char *target, bool force,
+static int start_planned(ManagerGroup *g, HdhaOperation op, const char *source, const char *target, bool force,
                          HdhaOpDoneFn done, void *userdata) {
-        PlanRequest q = { .op = op, .source = source, .target = target, .force = force };
-        PlanStep plan[PLAN_MAX];
-        size_t n = group_plan(&q, plan);
+        ManagerPlanRequest q = { .op = op, .source = source, .target = target, .force = force };
+        ManagerPlanStep plan[PLAN_MAX];
+        size_t n = manager_plan(&q, plan);
 
-        return group_start_operation(g, op, source, target, plan, n, done, userdata);
+        return manager_group_start_operation(g, op, source, target, plan, n, done, userdata);
 }
 
 /* A switch on a pacemaker group asks Pacemaker; the agent's promote (and
@@ -90,7 +90,7 @@ static int start_planned(Group *g, HdhaOperation op, const char *source, const c
 static int manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, bool promote,
                           HdhaOpDoneFn done, void *userdata) {
         const HdhaTableMember *target;
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = group_for_operation(m, group, force, &g);
@@ -107,9 +107,9 @@ static int manager_switch(HdhaManager *m, const char *group, const char *domain,
         if (g->config->policy == HDHA_POLICY_PACEMAKER && !promote) {
                 if (g->pcmk_done)
                         return -EBUSY; /* Pacemaker is carrying out a switch */
-                return group_pcmk_switch(g, domain, done, userdata);
+                return manager_group_pcmk_switch(g, domain, done, userdata);
         }
-        return group_switch_here(g, domain, force, done, userdata);
+        return manager_group_switch_here(g, domain, force, done, userdata);
 }
 
 int hdha_manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, HdhaOpDoneFn done,
@@ -122,7 +122,7 @@ int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, 
         return manager_switch(m, group, domain, false, true, done, userdata);
 }
 
-int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata) {
+int manager_group_switch_here(ManagerGroup *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata) {
         const HdhaTableMember *holder;
 
         /* Away from a failed holder, a switch is a failover. */
@@ -135,7 +135,7 @@ int group_switch_here(Group *g, const char *domain, bool force, HdhaOpDoneFn don
 int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
                           void *userdata) {
         const char *target = domain;
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = group_for_operation(m, group, false, &g);
@@ -150,7 +150,7 @@ int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain,
                 if (streq_ptr(target, g->table->active))
                         return -EALREADY;
         } else {
-                target = group_first_standby(g, g->table->active);
+                target = manager_group_first_standby(g, g->table->active);
                 if (!target)
                         log_error("Group '%s': no standby to fail over to; deactivating '%s' all the same.",
                                   g->name, g->table->active);
@@ -159,7 +159,7 @@ int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain,
 }
 
 int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata) {
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = group_for_operation(m, group, false, &g);
@@ -172,7 +172,7 @@ int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, v
 
 int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
         const HdhaTableMember *mem;
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = domain_for_operation(m, domain, &g);
@@ -186,7 +186,7 @@ int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done,
 
 int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
         const HdhaTableMember *mem;
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = domain_for_operation(m, domain, &g);
@@ -199,7 +199,7 @@ int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn don
 }
 
 int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         r = domain_for_operation(m, domain, &g);
@@ -211,7 +211,7 @@ int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, 
 }
 
 int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
-        Group *g;
+        ManagerGroup *g;
 
         if (!group || !hdha_group_name_is_valid(group))
                 return -EINVAL;
@@ -225,12 +225,12 @@ int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
         if (m->env.group_changed)
                 m->env.group_changed(m->env.userdata, g->name);
         if (!frozen)
-                group_auto_check(g);
+                manager_group_auto_check(g);
         return 1;
 }
 
 /* Called when an operation ends (manager-steps.c). */
-void group_operation_ended(Group *g) {
-        group_auto_check(g);
+void manager_group_operation_ended(ManagerGroup *g) {
+        manager_group_auto_check(g);
 }
 

@@ -12,22 +12,22 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static PcmkInstance *pcmk_find(Group *g, const char *domain) {
+static ManagerPcmkInstance *pcmk_find(ManagerGroup *g, const char *domain) {
         for (size_t i = 0; i < g->n_pcmk; i++)
                 if (strcmp(g->pcmk[i].domain, domain) == 0)
                         return &g->pcmk[i];
         return NULL;
 }
 
-static void pcmk_instance_done(PcmkInstance *p) {
+static void pcmk_instance_done(ManagerPcmkInstance *p) {
         free(p->domain);
         free(p->resource);
         free(p->node);
 }
 
 /* Records (or updates) the instance of domain; 1 if it changed. */
-static int pcmk_record(Group *g, const char *domain, const char *resource, const char *node) {
-        PcmkInstance *p = pcmk_find(g, domain), n = {};
+static int pcmk_record(ManagerGroup *g, const char *domain, const char *resource, const char *node) {
+        ManagerPcmkInstance *p = pcmk_find(g, domain), n = {};
 
         if (p && strcmp(p->resource, resource) == 0 && strcmp(p->node, node) == 0)
                 return 0;
@@ -39,7 +39,7 @@ static int pcmk_record(Group *g, const char *domain, const char *resource, const
                 return -ENOMEM;
         }
         if (!p) {
-                PcmkInstance *a = realloc(g->pcmk, (g->n_pcmk + 1) * sizeof(*a));
+                ManagerPcmkInstance *a = realloc(g->pcmk, (g->n_pcmk + 1) * sizeof(*a));
 
                 if (!a) {
                         pcmk_instance_done(&n);
@@ -62,7 +62,7 @@ static int pcmk_record(Group *g, const char *domain, const char *resource, const
  * its demote must not make it the best candidate again before the promote
  * of another starts),
  * anything else never promoted. */
-static int pcmk_score(const Group *g, const char *domain) {
+static int pcmk_score(const ManagerGroup *g, const char *domain) {
         const HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
         size_t index = 0;
 
@@ -82,9 +82,9 @@ static int pcmk_score(const Group *g, const char *domain) {
         return HDHA_PCMK_SCORE_STANDBY + (int) MIN(g->config->n_domains - 1 - index, 30U);
 }
 
-static void pcmk_set_score(Group *g, const char *domain) {
+static void pcmk_set_score(ManagerGroup *g, const char *domain) {
         const HdhaManagerEnv *env = &g->manager->env;
-        const PcmkInstance *p = pcmk_find(g, domain);
+        const ManagerPcmkInstance *p = pcmk_find(g, domain);
 
         if (p && env->pacemaker_set_score)
                 env->pacemaker_set_score(env->userdata, p->resource, p->node, pcmk_score(g, domain));
@@ -94,7 +94,7 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
                                     const char *node, HdhaPcmkMember *ret) {
         const HdhaTableMember *mem;
         const char *domain;
-        Group *g;
+        ManagerGroup *g;
         int r;
 
         if (!group || !hdha_group_name_is_valid(group) || !resource || !node || !*resource || !*node ||
@@ -123,9 +123,9 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
 
 /* --- Failures ---------------------------------------------------------------- */
 
-void group_pcmk_member_failed(Group *g, const char *domain, const char *reason) {
+void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason) {
         const HdhaManagerEnv *env = &g->manager->env;
-        const PcmkInstance *p = pcmk_find(g, domain);
+        const ManagerPcmkInstance *p = pcmk_find(g, domain);
 
         if (!p) {
                 log_warning("Group '%s': '%s' failed, but no Pacemaker resource instance is known for it yet; "
@@ -144,12 +144,12 @@ void group_pcmk_member_failed(Group *g, const char *domain, const char *reason) 
 /* --- Switches carried out by Pacemaker ------------------------------------------- */
 
 /* Every known instance gets the score of its member now. */
-static void pcmk_push_scores(Group *g) {
+static void pcmk_push_scores(ManagerGroup *g) {
         for (size_t i = 0; i < g->n_pcmk; i++)
                 pcmk_set_score(g, g->pcmk[i].domain);
 }
 
-static void pcmk_switch_end(Group *g, int r, const char *message) {
+static void pcmk_switch_end(ManagerGroup *g, int r, const char *message) {
         const HdhaManagerEnv *env = &g->manager->env;
         HdhaOpDoneFn done = g->pcmk_done;
         void *userdata = g->pcmk_done_userdata;
@@ -173,13 +173,13 @@ static void pcmk_switch_end(Group *g, int r, const char *message) {
 }
 
 static void on_pcmk_timeout(void *userdata) {
-        Group *g = userdata;
+        ManagerGroup *g = userdata;
 
         g->pcmk_timer = NULL;
         pcmk_switch_end(g, -ETIMEDOUT, "Pacemaker did not promote the target in time; the scores are restored");
 }
 
-int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *userdata) {
+int manager_group_pcmk_switch(ManagerGroup *g, const char *domain, HdhaOpDoneFn done, void *userdata) {
         const HdhaManagerEnv *env = &g->manager->env;
         const char *holder = g->table->active;
         int r;
@@ -207,7 +207,7 @@ int group_pcmk_switch(Group *g, const char *domain, HdhaOpDoneFn done, void *use
 
 /* The device moved: the scores follow at once, not at the next monitors
  * (a stale score would let Pacemaker pick the wrong standby next). */
-void group_pcmk_holder_changed(Group *g, const char *old_holder) {
+void manager_group_pcmk_holder_changed(ManagerGroup *g, const char *old_holder) {
         if (g->config->policy != HDHA_POLICY_PACEMAKER)
                 return;
         /* Released, with no new holder yet: the one that let go is the
@@ -229,7 +229,7 @@ void group_pcmk_holder_changed(Group *g, const char *old_holder) {
 
 /* Whoever waits for a switch is not told: the group goes with the manager,
  * after the bus answered its calls. */
-void group_pcmk_free(Group *g) {
+void manager_group_pcmk_free(ManagerGroup *g) {
         const HdhaManagerEnv *env = &g->manager->env;
 
         if (g->pcmk_timer)

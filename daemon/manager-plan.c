@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The plan of each operation, described once: group_plan() gives the steps
+/* The plan of each operation, described once: manager_plan() gives the steps
  * of a fresh operation (manager-operations.c) and what is left of one cut
  * short, from where reconciliation found it (manager-reconcile.c). */
 #include <stdlib.h>
@@ -7,21 +7,21 @@
 
 #include "manager-internal.h"
 
-static size_t plan_add(PlanStep *plan, size_t n, HdhaStep step, const char *domain) {
+static size_t plan_add(ManagerPlanStep *plan, size_t n, HdhaStep step, const char *domain) {
         if (n < PLAN_MAX && domain)
-                plan[n++] = (PlanStep) { step, strdup(domain) };
+                plan[n++] = (ManagerPlanStep) { step, strdup(domain) };
         return n;
 }
 
 /* The source once the device left it: started again if it is off (or the
  * plan stopped it), then given its standby quota. */
-static size_t plan_source_back(const PlanRequest *q, PlanStep *plan, size_t n, bool stopped) {
+static size_t plan_source_back(const ManagerPlanRequest *q, ManagerPlanStep *plan, size_t n, bool stopped) {
         if (stopped || (q->live && !q->source_running))
                 n = plan_add(plan, n, HDHA_STEP_REBUILDING, q->source);
         return plan_add(plan, n, HDHA_STEP_LOWERING_QUOTA, q->source);
 }
 
-size_t group_plan(const PlanRequest *q, PlanStep *plan) {
+size_t manager_plan(const ManagerPlanRequest *q, ManagerPlanStep *plan) {
         bool release = q->from == PLAN_FROM_START, attach = q->from != PLAN_FROM_ATTACHED;
         bool target_off = q->live && !q->target_running;
         size_t n = 0;
@@ -69,21 +69,21 @@ size_t group_plan(const PlanRequest *q, PlanStep *plan) {
         }
 }
 
-void group_plan_clear(Group *g) {
+void manager_group_plan_clear(ManagerGroup *g) {
         for (size_t i = 0; i < g->n_plan; i++)
                 free(g->plan[i].domain);
         g->n_plan = g->i_plan = 0;
 }
 
-void group_set_plan(Group *g, const PlanStep *plan, size_t n) {
-        group_plan_clear(g);
+void manager_group_set_plan(ManagerGroup *g, const ManagerPlanStep *plan, size_t n) {
+        manager_group_plan_clear(g);
         memcpy(g->plan, plan, n * sizeof(*plan));
         g->n_plan = n;
 }
 
 /* A source that was stopped during the operation is started again as a
  * standby before its quota is lowered. */
-void group_plan_insert_rebuild(Group *g, const char *source) {
+void manager_group_plan_insert_rebuild(ManagerGroup *g, const char *source) {
         for (size_t i = g->i_plan + 1; i < g->n_plan; i++) {
                 char *d;
 
@@ -92,7 +92,7 @@ void group_plan_insert_rebuild(Group *g, const char *source) {
                 if (g->n_plan >= PLAN_MAX || !(d = strdup(source)))
                         return;
                 memmove(g->plan + i + 1, g->plan + i, (g->n_plan - i) * sizeof(*g->plan));
-                g->plan[i] = (PlanStep) { HDHA_STEP_REBUILDING, d };
+                g->plan[i] = (ManagerPlanStep) { HDHA_STEP_REBUILDING, d };
                 g->n_plan++;
                 return;
         }

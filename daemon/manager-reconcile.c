@@ -13,7 +13,7 @@
 
 #define RECONCILE_RETRY_USEC (1000U * 1000U)
 
-static void reconcile_decide(Group *g);
+static void reconcile_decide(ManagerGroup *g);
 
 static void on_reconcile_retry(void *userdata) {
         HdhaManager *m = userdata;
@@ -21,14 +21,14 @@ static void on_reconcile_retry(void *userdata) {
         m->reconcile_retry_timer = NULL;
         for (size_t i = 0; i < m->n_groups; i++)
                 if (!m->groups[i]->removed && m->groups[i]->reconciling)
-                        group_reconcile(m->groups[i]);
+                        manager_group_reconcile(m->groups[i]);
 }
 
 static void on_inspected(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
-        Job *j = userdata;
-        uint64_t id = j->step_id;
-        size_t index = j->index;
-        Group *g = job_free(j);
+        ManagerHvCall *call = userdata;
+        uint64_t id = call->step_id;
+        size_t index = call->index;
+        ManagerGroup *g = manager_hv_call_free(call);
 
         if (id != g->step_id || !g->reconciling)
                 return;
@@ -45,9 +45,9 @@ static void on_inspected(void *userdata, int r, const char *message, const HdhaD
 }
 
 static void on_vfio_bound(void *userdata, int r, const char *message) {
-        Group *g = userdata;
+        ManagerGroup *g = userdata;
 
-        g->n_jobs_out--;
+        g->n_side_calls--;
         if (r < 0) {
                 log_warning("Group '%s': cannot bind %s to vfio-pci: %s; attaches with managed='no' will fail "
                             "until it is bound.", g->name, g->vfio_nodedev, message ?: "unknown error");
@@ -60,7 +60,7 @@ static void on_vfio_bound(void *userdata, int r, const char *message) {
 /* Managed=no: the function goes to vfio-pci once, here, so that a failover
  * never rebinds host drivers; retried at the next reconciliation if it
  * fails. */
-static void group_bind_vfio(Group *g) {
+static void group_bind_vfio(ManagerGroup *g) {
         HdhaHypervisor *hv = g->manager->hv;
         const HdhaPciAddress *a = &g->config->pci;
 
@@ -71,17 +71,17 @@ static void group_bind_vfio(Group *g) {
                 g->vfio_nodedev = NULL;
                 return;
         }
-        g->n_jobs_out++;
+        g->n_side_calls++;
         if (hv->ops->bind_vfio(hv, g->vfio_nodedev, on_vfio_bound, g) < 0)
-                g->n_jobs_out--;
+                g->n_side_calls--;
 }
 
-void group_reconcile(Group *g) {
+void manager_group_reconcile(ManagerGroup *g) {
         HdhaHypervisor *hv = g->manager->hv;
 
         group_bind_vfio(g);
 
-        group_timers_stop(g);
+        manager_group_timers_stop(g);
         g->reconciling = true;
         g->inspect_failed = false;
         g->step_id++;
@@ -91,13 +91,13 @@ void group_reconcile(Group *g) {
                 g->manager->env.group_changed(g->manager->env.userdata, g->name);
 
         for (size_t i = 0; i < g->config->n_domains; i++) {
-                Job *j = job_new(g);
+                ManagerHvCall *call = manager_hv_call_new(g);
 
-                if (j) {
-                        j->index = i;
-                        if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, j) >= 0)
+                if (call) {
+                        call->index = i;
+                        if (hv->ops->inspect(hv, g->config->domains[i], g->alias, on_inspected, call) >= 0)
                                 continue;
-                        job_free(j);
+                        manager_hv_call_free(call);
                 }
                 g->inspect_failed = true;
                 g->n_inspect_pending--;
@@ -109,20 +109,20 @@ void group_reconcile(Group *g) {
 void manager_reconcile(HdhaManager *m) {
         for (size_t i = 0; i < m->n_groups; i++)
                 if (!m->groups[i]->removed)
-                        group_reconcile(m->groups[i]);
+                        manager_group_reconcile(m->groups[i]);
 }
 
-static void on_side_job_done(void *userdata, int r, const char *message) {
-        Group *g = userdata;
+static void on_side_call_done(void *userdata, int r, const char *message) {
+        ManagerGroup *g = userdata;
 
-        g->n_jobs_out--;
+        g->n_side_calls--;
         if (r < 0)
                 log_warning("Group '%s': %s, ignoring.", g->name, message ?: "a side job failed");
 }
 
 /* Quotas are re-applied after every reconciliation: libvirt forgets live
  * scheduler settings when a domain restarts behind our back. */
-void group_reapply_quotas(Group *g) {
+void manager_group_reapply_quotas(ManagerGroup *g) {
         HdhaHypervisor *hv = g->manager->hv;
         const HdhaGroupConfig *c = g->config;
 
@@ -133,13 +133,13 @@ void group_reapply_quotas(Group *g) {
                 if (!mem || !IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
                         continue;
                 quota = mem->role == HDHA_ROLE_ACTIVE ? c->active_vcpu_quota : c->standby_vcpu_quota;
-                g->n_jobs_out++;
-                if (hv->ops->set_vcpu_quota(hv, c->domains[i], quota, c->vcpu_period, on_side_job_done, g) < 0)
-                        g->n_jobs_out--;
+                g->n_side_calls++;
+                if (hv->ops->set_vcpu_quota(hv, c->domains[i], quota, c->vcpu_period, on_side_call_done, g) < 0)
+                        g->n_side_calls--;
         }
 }
 
-static bool member_running(const Group *g, const char *domain) {
+static bool member_running(const ManagerGroup *g, const char *domain) {
         for (size_t i = 0; i < g->config->n_domains; i++)
                 if (streq_ptr(g->config->domains[i], domain))
                         return g->infos[i].running;
@@ -148,16 +148,16 @@ static bool member_running(const Group *g, const char *domain) {
 
 /* The interrupted operation had asked the source to let go (or was
  * stopping it). */
-static bool detach_requested(const Group *g) {
+static bool detach_requested(const ManagerGroup *g) {
         return IN_SET(g->table->step, HDHA_STEP_DETACHING, HDHA_STEP_WAITING_RELEASE, HDHA_STEP_DEACTIVATING);
 }
 
 /* What is left of the interrupted operation, given where the device is: the
- * operation's plan (group_plan()) from where it got to. */
-static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan, bool *ret_rolled_back,
+ * operation's plan (manager_plan()) from where it got to. */
+static size_t plan_remaining(const ManagerGroup *g, const char *holder, ManagerPlanStep *plan, bool *ret_rolled_back,
                              bool *ret_follows) {
         const char *s = g->table->op_source, *t = g->table->op_target;
-        PlanRequest q = {
+        ManagerPlanRequest q = {
                 .op = g->table->operation,
                 .source = s,
                 .target = t,
@@ -213,12 +213,12 @@ static size_t plan_remaining(const Group *g, const char *holder, PlanStep *plan,
         default:
                 return 0;
         }
-        return group_plan(&q, plan);
+        return manager_plan(&q, plan);
 }
 
 /* Keeps one holder when the device is found on several domains (only an
  * emulated stand-in allows that): the table's holder if it is one of them. */
-static const char *resolve_holders(Group *g) {
+static const char *resolve_holders(ManagerGroup *g) {
         const HdhaGroupConfig *c = g->config;
         const char *keep = NULL;
         size_t n = 0;
@@ -241,17 +241,17 @@ static const char *resolve_holders(Group *g) {
                 log_error("Group '%s': the device is on '%s' and '%s' at once; deactivating '%s'.", g->name, keep,
                           c->domains[i], c->domains[i]);
                 g->infos[i].running = g->infos[i].has_device = false;
-                g->n_jobs_out++;
-                if (hv->ops->destroy(hv, c->domains[i], on_side_job_done, g) < 0)
-                        g->n_jobs_out--;
+                g->n_side_calls++;
+                if (hv->ops->destroy(hv, c->domains[i], on_side_call_done, g) < 0)
+                        g->n_side_calls--;
         }
         return keep;
 }
 
-static void reconcile_roles(Group *g, const char *holder) {
+static void reconcile_roles(ManagerGroup *g, const char *holder) {
         const HdhaGroupConfig *c = g->config;
 
-        group_set_holder(g, holder, "reconciled");
+        manager_group_set_holder(g, holder, "reconciled");
         for (size_t i = 0; i < c->n_domains; i++) {
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
                 HdhaRole role;
@@ -261,13 +261,13 @@ static void reconcile_roles(Group *g, const char *holder) {
                 if (mem->role == HDHA_ROLE_FAILED)
                         continue; /* stays failed until rebuilt */
                 role = g->infos[i].running ? HDHA_ROLE_STANDBY : HDHA_ROLE_DEACTIVATED;
-                group_set_role(g, c->domains[i], role, "reconciled");
+                manager_group_set_role(g, c->domains[i], role, "reconciled");
         }
 }
 
-static void reconcile_decide(Group *g) {
+static void reconcile_decide(ManagerGroup *g) {
         HdhaManager *m = g->manager;
-        PlanStep plan[PLAN_MAX];
+        ManagerPlanStep plan[PLAN_MAX];
         bool rolled_back, follows;
         const char *holder;
         size_t n;
@@ -296,22 +296,23 @@ static void reconcile_decide(Group *g) {
         if (n > 0) {
                 log_notice("Group '%s': finishing the interrupted %s.", g->name,
                            hdha_operation_to_string(g->table->operation));
-                group_set_plan(g, plan, n);
-                group_run_plan(g, "reconciled");
+                manager_group_set_plan(g, plan, n);
+                manager_group_run_plan(g, "reconciled");
         } else if (g->table->operation != HDHA_OPERATION_NONE) {
                 if (rolled_back)
-                        group_finish(g, -ECANCELED, "interrupted before the device was released; rolled back");
+                        manager_group_finish(g, -ECANCELED, "interrupted before the device was released; rolled back");
                 else if (follows)
-                        group_finish(g, -ECANCELED, "interrupted; the device is elsewhere, the table follows libvirt");
+                        manager_group_finish(g, -ECANCELED,
+                                             "interrupted; the device is elsewhere, the table follows libvirt");
                 else
-                        group_finish(g, 0, NULL);
-                group_reapply_quotas(g);
+                        manager_group_finish(g, 0, NULL);
+                manager_group_reapply_quotas(g);
         } else {
-                group_reapply_quotas(g);
-                group_operation_ended(g);
+                manager_group_reapply_quotas(g);
+                manager_group_operation_ended(g);
         }
 
-        group_flush(g);
+        manager_group_flush(g);
         for (size_t i = 0; i < m->n_groups; i++)
                 if (!m->groups[i]->removed && m->groups[i]->reconciling)
                         return;

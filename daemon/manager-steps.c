@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An operation as a plan of steps, driven by a state x event table.
  *
- * Each step names one domain and issues one hypervisor job on entry; the
- * job's completion and the hypervisor's events for that domain are the
- * events of the table. The device is attached to the target only after the
+ * Each step names one domain and issues one hypervisor call on entry; the
+ * call's completion (job-done, job-failed) and the hypervisor's events for
+ * that domain are the events of the table. The device is attached to the target only after the
  * source is confirmed to have let go: DEVICE_REMOVED, the live XML without
  * it, or the source shut off. */
 #include <stdio.h>
@@ -26,31 +26,31 @@ static const char *const step_event_table[_EV_MAX] = {
         [EV_PRESENT] = "device-present",
 };
 
-const char *step_event_to_string(StepEvent e) {
+const char *manager_step_event_to_string(ManagerStepEvent e) {
         return e >= 0 && e < _EV_MAX ? step_event_table[e] : "?";
 }
 
-static const char *step_domain(const Group *g) {
+static const char *step_domain(const ManagerGroup *g) {
         return g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
 }
 
-/* Returns the group if the job belongs to the step in progress, else NULL. */
-static Group *job_take(Job *j) {
-        uint64_t id = j->step_id;
-        Group *g = job_free(j);
+/* Returns the group if the call belongs to the step in progress, else NULL. */
+static ManagerGroup *hv_call_take(ManagerHvCall *call) {
+        uint64_t id = call->step_id;
+        ManagerGroup *g = manager_hv_call_free(call);
 
         return id == g->step_id && !g->reconciling ? g : NULL;
 }
 
-/* A job that failed because the connection broke says nothing about the
+/* A call that failed because the connection broke says nothing about the
  * domain: the reconnect's reconciliation reads what really happened. The
  * failure may arrive before the DISCONNECTED event, hence the codes. */
-static bool connection_lost(const Group *g, int r) {
+static bool connection_lost(const ManagerGroup *g, int r) {
         return !g->manager->connected || IN_SET(r, -ECONNRESET, -ENOTCONN);
 }
 
-static void on_job_done(void *userdata, int r, const char *message) {
-        Group *g = job_take(userdata);
+static void on_call_done(void *userdata, int r, const char *message) {
+        ManagerGroup *g = hv_call_take(userdata);
 
         if (!g)
                 return;
@@ -59,110 +59,111 @@ static void on_job_done(void *userdata, int r, const char *message) {
                 log_info("Group '%s': step interrupted by the lost connection, waiting to reconnect.", g->name);
                 return;
         }
-        group_step_event(g, r >= 0 ? EV_JOB_DONE : EV_JOB_FAILED, r, message);
-        group_flush(g);
+        manager_group_step_event(g, r >= 0 ? EV_JOB_DONE : EV_JOB_FAILED, r, message);
+        manager_group_flush(g);
 }
 
 static void on_inspect_done(void *userdata, int r, const char *message, const HdhaDomainInfo *info) {
-        Group *g = job_take(userdata);
+        ManagerGroup *g = hv_call_take(userdata);
 
         if (!g)
                 return;
         if (r < 0) {
                 if (!connection_lost(g, r))
-                        group_step_event(g, EV_JOB_FAILED, r, message);
+                        manager_group_step_event(g, EV_JOB_FAILED, r, message);
                 return;
         }
         if (!info->running)
-                group_step_event(g, EV_STOPPED, 0, NULL);
+                manager_group_step_event(g, EV_STOPPED, 0, NULL);
         else
-                group_step_event(g, info->has_device ? EV_PRESENT : EV_GONE, 0, NULL);
-        group_flush(g);
+                manager_group_step_event(g, info->has_device ? EV_PRESENT : EV_GONE, 0, NULL);
+        manager_group_flush(g);
 }
 
-/* Issues the hypervisor job of the current step. */
-static int step_issue_job(Group *g, HdhaStep step) {
+/* Issues the hypervisor call of the current step. */
+static int step_issue_call(ManagerGroup *g, HdhaStep step) {
         HdhaHypervisor *hv = g->manager->hv;
         const char *d = step_domain(g);
         const HdhaGroupConfig *c = g->config;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
         int r;
 
-        if (!j)
+        if (!call)
                 return -ENOMEM;
 
         switch (step) {
         case HDHA_STEP_RAISING_QUOTA:
-                r = hv->ops->set_vcpu_quota(hv, d, c->active_vcpu_quota, c->vcpu_period, on_job_done, j);
+                r = hv->ops->set_vcpu_quota(hv, d, c->active_vcpu_quota, c->vcpu_period, on_call_done, call);
                 break;
         case HDHA_STEP_LOWERING_QUOTA:
-                r = hv->ops->set_vcpu_quota(hv, d, c->standby_vcpu_quota, c->vcpu_period, on_job_done, j);
+                r = hv->ops->set_vcpu_quota(hv, d, c->standby_vcpu_quota, c->vcpu_period, on_call_done, call);
                 break;
         case HDHA_STEP_DETACHING:
-                r = hv->ops->detach(hv, d, g->device_xml, on_job_done, j);
+                r = hv->ops->detach(hv, d, g->device_xml, on_call_done, call);
                 break;
         case HDHA_STEP_WAITING_RELEASE:
-                r = hv->ops->inspect(hv, d, g->alias, on_inspect_done, j);
+                r = hv->ops->inspect(hv, d, g->alias, on_inspect_done, call);
                 break;
         case HDHA_STEP_DEACTIVATING:
-                r = hv->ops->destroy(hv, d, on_job_done, j);
+                r = hv->ops->destroy(hv, d, on_call_done, call);
                 break;
         case HDHA_STEP_ATTACHING:
-                r = hv->ops->attach(hv, d, g->device_xml, on_job_done, j);
+                r = hv->ops->attach(hv, d, g->device_xml, on_call_done, call);
                 break;
         case HDHA_STEP_STARTING:
         case HDHA_STEP_REBUILDING:
-                r = hv->ops->start(hv, d, on_job_done, j);
+                r = hv->ops->start(hv, d, on_call_done, call);
                 break;
         default:
                 r = -EINVAL;
         }
         if (r < 0)
-                job_free(j);
+                manager_hv_call_free(call);
         return r;
 }
 
 /* Moves the table to step (durably, before its action) and starts it. */
-static void step_enter(Group *g, HdhaStep step, const char *event) {
+static void step_enter(ManagerGroup *g, HdhaStep step, const char *event) {
         HdhaStep old = g->table->step;
         int r;
 
         g->step_id++;
         r = hdha_table_group_set_step(g->table, step);
         if (r < 0)
-                return group_finish(g, r, "cannot record the step in the allocation table");
+                return manager_group_finish(g, r, "cannot record the step in the allocation table");
         hdha_log_transition(g->name, step_domain(g), hdha_step_to_string(old), event, hdha_step_to_string(step));
-        r = group_commit(g);
+        r = manager_group_commit(g);
         if (r < 0) {
                 _cleanup_free_ char *m = NULL;
 
                 if (asprintf(&m, "cannot write the allocation table '%s': %s", g->manager->table_path,
                              strerror(-r)) < 0)
                         m = NULL;
-                return group_finish(g, HDHA_MANAGER_STATE_WRITE_FAILED, m ?: "cannot write the allocation table");
+                return manager_group_finish(g, HDHA_MANAGER_STATE_WRITE_FAILED,
+                                            m ?: "cannot write the allocation table");
         }
 
         if (step == HDHA_STEP_REBUILDING || step == HDHA_STEP_STARTING)
-                group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
+                manager_group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
         if (step == HDHA_STEP_DETACHING)
-                group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
+                manager_group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
 
-        r = step_issue_job(g, step);
+        r = step_issue_call(g, step);
         if (r < 0) {
                 _cleanup_free_ char *m = NULL;
 
                 if (asprintf(&m, "cannot queue the hypervisor job: %s", strerror(-r)) < 0)
                         m = NULL;
-                group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, m ?: "cannot queue the hypervisor job");
+                manager_group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, m ?: "cannot queue the hypervisor job");
         }
 }
 
 /* Runs the plan from its current position; event names what got it here. */
-void group_run_plan(Group *g, const char *event) {
+void manager_group_run_plan(ManagerGroup *g, const char *event) {
         int r;
 
         while (g->i_plan < g->n_plan) {
-                const PlanStep *p = &g->plan[g->i_plan];
+                const ManagerPlanStep *p = &g->plan[g->i_plan];
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, p->domain);
 
                 /* A domain that is not running gets no quota. */
@@ -181,35 +182,35 @@ void group_run_plan(Group *g, const char *event) {
                 log_error_errno(r, "Group '%s': failed to record the end of the plan, ignoring: %m", g->name);
         if (g->error < 0) {
                 _cleanup_free_ char *m = TAKE_PTR(g->error_message);
-                return group_finish(g, g->error, m);
+                return manager_group_finish(g, g->error, m);
         }
-        group_finish(g, 0, NULL);
+        manager_group_finish(g, 0, NULL);
 }
 
-static void advance(Group *g, StepEvent ev) {
+static void advance(ManagerGroup *g, ManagerStepEvent ev) {
         g->i_plan++;
-        group_run_plan(g, step_event_to_string(ev));
+        manager_group_run_plan(g, manager_step_event_to_string(ev));
 }
 
 /* --- Actions ------------------------------------------------------------- */
 
-typedef void (*Action)(Group *g, StepEvent ev, int r, const char *message);
+typedef void (*Action)(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message);
 
-static void act_ignore(Group *g, StepEvent ev, int r, const char *message) {
-        log_debug("Group '%s': %s in step %s, nothing to do.", g->name, step_event_to_string(ev),
+static void act_ignore(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        log_debug("Group '%s': %s in step %s, nothing to do.", g->name, manager_step_event_to_string(ev),
                   hdha_step_to_string(g->table->step));
 }
 
-static void act_next(Group *g, StepEvent ev, int r, const char *message) {
+static void act_next(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         advance(g, ev);
 }
 
-/* What failed is a hypervisor job; its message is libvirt's. */
-static void act_abort(Group *g, StepEvent ev, int r, const char *message) {
-        group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, message);
+/* What failed is a hypervisor call; its message is libvirt's. */
+static void act_abort(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        manager_group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, message);
 }
 
-static void act_warn_next(Group *g, StepEvent ev, int r, const char *message) {
+static void act_warn_next(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         log_warning("Group '%s': %s on '%s' failed: %s, continuing.", g->name,
                     hdha_step_to_string(g->table->step), strna(step_domain(g)), message ?: "unknown error");
         advance(g, ev);
@@ -217,88 +218,88 @@ static void act_warn_next(Group *g, StepEvent ev, int r, const char *message) {
 
 /* The detach request is out (or failed: the device may already be gone):
  * from now on only the guest's release counts. */
-static void act_wait_release(Group *g, StepEvent ev, int r, const char *message) {
+static void act_wait_release(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         if (ev == EV_JOB_FAILED)
                 log_warning("Group '%s': detaching from '%s' failed: %s; checking the live XML.", g->name,
                             strna(step_domain(g)), message ?: "unknown error");
-        step_enter(g, HDHA_STEP_WAITING_RELEASE, step_event_to_string(ev));
+        step_enter(g, HDHA_STEP_WAITING_RELEASE, manager_step_event_to_string(ev));
 }
 
 /* Look again, later. */
-static void act_still_held(Group *g, StepEvent ev, int r, const char *message) {
-        group_timer_start(g, &g->retry_timer, RELEASE_RETRY_USEC);
+static void act_still_held(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        manager_group_timer_start(g, &g->retry_timer, RELEASE_RETRY_USEC);
 }
 
 /* Ask again: an unplug sent while the guest was booting is lost. */
-static void act_retry_detach(Group *g, StepEvent ev, int r, const char *message) {
+static void act_retry_detach(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         HdhaHypervisor *hv = g->manager->hv;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
 
         log_info("Group '%s': '%s' still holds the device, asking it again to let go.", g->name,
                  strna(step_domain(g)));
-        if (!j || hv->ops->detach(hv, step_domain(g), g->device_xml, on_job_done, j) < 0) {
-                if (j)
-                        job_free(j);
+        if (!call || hv->ops->detach(hv, step_domain(g), g->device_xml, on_call_done, call) < 0) {
+                if (call)
+                        manager_hv_call_free(call);
                 act_still_held(g, ev, r, message);
         }
 }
 
 /* After a repeated detach request: has it let go now? */
-static void act_inspect(Group *g, StepEvent ev, int r, const char *message) {
+static void act_inspect(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         HdhaHypervisor *hv = g->manager->hv;
-        Job *j = job_new(g);
+        ManagerHvCall *call = manager_hv_call_new(g);
 
-        if (!j || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, j) < 0) {
-                if (j)
-                        job_free(j);
+        if (!call || hv->ops->inspect(hv, step_domain(g), g->alias, on_inspect_done, call) < 0) {
+                if (call)
+                        manager_hv_call_free(call);
                 act_still_held(g, ev, r, message);
         }
 }
 
-static void act_released(Group *g, StepEvent ev, int r, const char *message) {
+static void act_released(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         const char *s = step_domain(g);
 
-        group_timers_stop(g);
-        group_set_holder(g, NULL, step_event_to_string(ev));
-        group_set_role(g, s, ev == EV_STOPPED ? HDHA_ROLE_DEACTIVATED : HDHA_ROLE_STANDBY,
-                              step_event_to_string(ev));
+        manager_group_timers_stop(g);
+        manager_group_set_holder(g, NULL, manager_step_event_to_string(ev));
+        manager_group_set_role(g, s, ev == EV_STOPPED ? HDHA_ROLE_DEACTIVATED : HDHA_ROLE_STANDBY,
+                              manager_step_event_to_string(ev));
         /* A source that shut off by itself is rebuilt like a deactivated one. */
         if (ev == EV_STOPPED)
-                group_plan_insert_rebuild(g, s);
+                manager_group_plan_insert_rebuild(g, s);
         advance(g, ev);
 }
 
 /* The source did not let go in time (or refused): stop it, then rebuild it
  * as a standby once the target holds the device. */
-static void act_deactivate_source(Group *g, StepEvent ev, int r, const char *message) {
+static void act_deactivate_source(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         const char *s = step_domain(g);
 
         log_warning("Group '%s': '%s' did not release the device (%s), deactivating it.", g->name, strna(s),
-                    step_event_to_string(ev));
-        group_timers_stop(g);
+                    manager_step_event_to_string(ev));
+        manager_group_timers_stop(g);
         g->plan[g->i_plan].step = HDHA_STEP_DEACTIVATING;
-        group_plan_insert_rebuild(g, s);
-        step_enter(g, HDHA_STEP_DEACTIVATING, step_event_to_string(ev));
+        manager_group_plan_insert_rebuild(g, s);
+        step_enter(g, HDHA_STEP_DEACTIVATING, manager_step_event_to_string(ev));
 }
 
-static void act_deactivated(Group *g, StepEvent ev, int r, const char *message) {
+static void act_deactivated(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         const char *d = step_domain(g);
 
         if (g->table->active && strcmp(g->table->active, d) == 0)
-                group_set_holder(g, NULL, "deactivated");
-        group_set_role(g, d, HDHA_ROLE_DEACTIVATED, "deactivated");
+                manager_group_set_holder(g, NULL, "deactivated");
+        manager_group_set_role(g, d, HDHA_ROLE_DEACTIVATED, "deactivated");
         advance(g, ev);
 }
 
-static void act_attached(Group *g, StepEvent ev, int r, const char *message) {
-        group_set_holder(g, step_domain(g), "attached");
+static void act_attached(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        manager_group_set_holder(g, step_domain(g), "attached");
         advance(g, ev);
 }
 
 /* The target refused the device. After a planned switch the source, which
  * let go and still runs, takes it back: nothing is lost. The operation
  * still fails, with the target's error. */
-static void act_attach_failed(Group *g, StepEvent ev, int r, const char *message) {
+static void act_attach_failed(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         const char *s = g->table->op_source;
         const HdhaTableMember *mem = s ? hdha_table_group_get_member(g->table, s) : NULL;
         const char *target = step_domain(g);
@@ -317,17 +318,17 @@ static void act_attach_failed(Group *g, StepEvent ev, int r, const char *message
         for (size_t i = g->i_plan + 1; i < g->n_plan; i++)
                 free(g->plan[i].domain);
         g->n_plan = g->i_plan + 2;
-        g->plan[g->i_plan + 1] = (PlanStep) { HDHA_STEP_ATTACHING, d };
+        g->plan[g->i_plan + 1] = (ManagerPlanStep) { HDHA_STEP_ATTACHING, d };
         advance(g, ev);
 }
 
-static void act_started(Group *g, StepEvent ev, int r, const char *message) {
-        group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
+static void act_started(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        manager_group_set_role(g, step_domain(g), HDHA_ROLE_STANDBY, "started");
         advance(g, ev);
 }
 
-static void act_start_failed(Group *g, StepEvent ev, int r, const char *message) {
-        group_set_role(g, step_domain(g), HDHA_ROLE_FAILED, "start-failed");
+static void act_start_failed(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        manager_group_set_role(g, step_domain(g), HDHA_ROLE_FAILED, "start-failed");
         act_abort(g, ev, r, message);
 }
 
@@ -383,7 +384,7 @@ static const Action step_actions[_HDHA_STEP_MAX][_EV_MAX] = {
         },
 };
 
-void group_step_event(Group *g, StepEvent ev, int r, const char *message) {
+void manager_group_step_event(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
         HdhaStep step = g->table->step;
         Action a;
 
@@ -392,15 +393,15 @@ void group_step_event(Group *g, StepEvent ev, int r, const char *message) {
 
         a = step >= 0 && step < _HDHA_STEP_MAX ? step_actions[step][ev] : NULL;
         if (!a) {
-                log_info("Group '%s': unexpected %s in step %s, ignoring.", g->name, step_event_to_string(ev),
+                log_info("Group '%s': unexpected %s in step %s, ignoring.", g->name, manager_step_event_to_string(ev),
                          hdha_step_to_string(step));
                 return;
         }
         a(g, ev, r, message);
 }
 
-int group_start_operation(Group *g, HdhaOperation op, const char *source, const char *target,
-                          const PlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
+int manager_group_start_operation(ManagerGroup *g, HdhaOperation op, const char *source, const char *target,
+                                  const ManagerPlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
         int r;
 
         r = hdha_table_group_set_operation(g->table, op, HDHA_STEP_NONE, source, target);
@@ -412,32 +413,32 @@ int group_start_operation(Group *g, HdhaOperation op, const char *source, const 
         log_info("Group '%s': %s started (source '%s', target '%s').", g->name, hdha_operation_to_string(op),
                  source ?: "-", target ?: "-");
 
-        group_set_plan(g, plan, n_plan);
+        manager_group_set_plan(g, plan, n_plan);
         g->done = done;
         g->done_userdata = userdata;
         g->error = 0;
         g->error_message = mfree(g->error_message);
-        group_run_plan(g, "start");
+        manager_group_run_plan(g, "start");
         return 0;
 }
 
 /* Ends the operation in flight: clears it from the table and tells who
  * waits. */
-void group_finish(Group *g, int r, const char *message) {
+void manager_group_finish(ManagerGroup *g, int r, const char *message) {
         HdhaOperation op = g->table->operation;
         HdhaOpDoneFn done = g->done;
         void *userdata = g->done_userdata;
         int k;
 
-        group_timers_stop(g);
-        group_plan_clear(g);
+        manager_group_timers_stop(g);
+        manager_group_plan_clear(g);
         g->step_id++;
         g->error = 0;
         g->error_message = mfree(g->error_message);
         g->done = NULL;
         g->done_userdata = NULL;
         (void) hdha_table_group_clear_operation(g->table);
-        k = group_commit(g);
+        k = manager_group_commit(g);
         if (k < 0)
                 log_error_errno(k, "Failed to write the allocation table '%s': %m", g->manager->table_path);
 
@@ -448,11 +449,11 @@ void group_finish(Group *g, int r, const char *message) {
                 else
                         log_error_errno(r, "Group '%s': %s failed: %m", g->name, hdha_operation_to_string(op));
                 /* A target whose quota was raised goes back to its own. */
-                group_reapply_quotas(g);
+                manager_group_reapply_quotas(g);
         } else
                 log_info("Group '%s': %s finished, device on %s%s%s.", g->name, hdha_operation_to_string(op),
                          g->table->active ? "'" : "", g->table->active ?: "no domain", g->table->active ? "'" : "");
         if (done)
                 done(userdata, r, message);
-        group_operation_ended(g);
+        manager_group_operation_ended(g);
 }

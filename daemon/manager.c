@@ -10,39 +10,39 @@
 
 /* --- Groups -------------------------------------------------------------- */
 
-Job *job_new(Group *g) {
-        Job *j = calloc(1, sizeof(*j));
+ManagerHvCall *manager_hv_call_new(ManagerGroup *g) {
+        ManagerHvCall *call = calloc(1, sizeof(*call));
 
-        if (!j)
+        if (!call)
                 return NULL;
-        *j = (Job) { .group = g, .step_id = g->step_id, .next = g->jobs };
-        if (g->jobs)
-                g->jobs->prev = j;
-        g->jobs = j;
-        return j;
+        *call = (ManagerHvCall) { .group = g, .step_id = g->step_id, .next = g->hv_calls };
+        if (g->hv_calls)
+                g->hv_calls->prev = call;
+        g->hv_calls = call;
+        return call;
 }
 
-Group *job_free(Job *j) {
-        Group *g = j->group;
+ManagerGroup *manager_hv_call_free(ManagerHvCall *call) {
+        ManagerGroup *g = call->group;
 
-        if (j->prev)
-                j->prev->next = j->next;
+        if (call->prev)
+                call->prev->next = call->next;
         else
-                g->jobs = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        free(j);
+                g->hv_calls = call->next;
+        if (call->next)
+                call->next->prev = call->prev;
+        free(call);
         return g;
 }
 
-static Group *group_free(Group *g) {
+static ManagerGroup *group_free(ManagerGroup *g) {
         if (!g)
                 return NULL;
-        while (g->jobs)
-                job_free(g->jobs);
-        group_pcmk_free(g);
-        group_timers_stop(g);
-        group_plan_clear(g);
+        while (g->hv_calls)
+                manager_hv_call_free(g->hv_calls);
+        manager_group_pcmk_free(g);
+        manager_group_timers_stop(g);
+        manager_group_plan_clear(g);
         free(g->name);
         free(g->vfio_nodedev);
         free(g->device_xml);
@@ -53,18 +53,18 @@ static Group *group_free(Group *g) {
         return NULL;
 }
 
-Group *manager_get_group(HdhaManager *m, const char *name) {
+ManagerGroup *manager_get_group(HdhaManager *m, const char *name) {
         for (size_t i = 0; i < m->n_groups; i++)
                 if (!m->groups[i]->removed && strcmp(m->groups[i]->name, name) == 0)
                         return m->groups[i];
         return NULL;
 }
 
-bool group_is_busy(const Group *g) {
+bool manager_group_is_busy(const ManagerGroup *g) {
         return g->reconciling || g->table->operation != HDHA_OPERATION_NONE;
 }
 
-int group_commit(Group *g) {
+int manager_group_commit(ManagerGroup *g) {
         HdhaManager *m = g->manager;
         int r;
 
@@ -77,8 +77,8 @@ int group_commit(Group *g) {
 }
 
 /* Roles and holder change in memory; the write follows once per event
- * (group_flush), and always before the next hypervisor job (step_enter). */
-static void group_changed(Group *g) {
+ * (manager_group_flush), and always before the next hypervisor job (step_enter). */
+static void group_changed(ManagerGroup *g) {
         HdhaManager *m = g->manager;
 
         g->dirty = true;
@@ -86,17 +86,17 @@ static void group_changed(Group *g) {
                 m->env.group_changed(m->env.userdata, g->name);
 }
 
-void group_flush(Group *g) {
+void manager_group_flush(ManagerGroup *g) {
         int r;
 
         if (!g->dirty)
                 return;
-        r = group_commit(g);
+        r = manager_group_commit(g);
         if (r < 0)
                 log_error_errno(r, "Failed to write the allocation table '%s': %m", g->manager->table_path);
 }
 
-void group_set_role(Group *g, const char *domain, HdhaRole role, const char *event) {
+void manager_group_set_role(ManagerGroup *g, const char *domain, HdhaRole role, const char *event) {
         HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
         HdhaRole old;
         int r;
@@ -119,14 +119,14 @@ void group_set_role(Group *g, const char *domain, HdhaRole role, const char *eve
 }
 
 /* Makes domain (or nobody) the holder, with the role to go with it. */
-void group_set_holder(Group *g, const char *domain, const char *event) {
+void manager_group_set_holder(ManagerGroup *g, const char *domain, const char *event) {
         HdhaManager *m = g->manager;
         _cleanup_free_ char *old = NULL;
         int r;
 
         if (streq_ptr(g->table->active, domain)) {
                 if (domain)
-                        group_set_role(g, domain, HDHA_ROLE_ACTIVE, event);
+                        manager_group_set_role(g, domain, HDHA_ROLE_ACTIVE, event);
                 return;
         }
 
@@ -141,7 +141,7 @@ void group_set_holder(Group *g, const char *domain, const char *event) {
                 for (size_t i = 0; i < g->table->n_members; i++)
                         if (g->table->members[i].role == HDHA_ROLE_ACTIVE &&
                             strcmp(g->table->members[i].domain, domain) != 0)
-                                group_set_role(g, g->table->members[i].domain, HDHA_ROLE_STANDBY, event);
+                                manager_group_set_role(g, g->table->members[i].domain, HDHA_ROLE_STANDBY, event);
 
         r = hdha_table_group_set_active(g->table, domain);
         if (r >= 0 && domain)
@@ -157,11 +157,11 @@ void group_set_holder(Group *g, const char *domain, const char *event) {
         group_changed(g);
         if (m->env.connection_changed)
                 m->env.connection_changed(m->env.userdata, g->name, old, domain, g->table->generation);
-        group_pcmk_holder_changed(g, old);
+        manager_group_pcmk_holder_changed(g, old);
 }
 
 /* The first standby in the configured order, other than except. */
-const char *group_first_standby(const Group *g, const char *except) {
+const char *manager_group_first_standby(const ManagerGroup *g, const char *except) {
         for (size_t i = 0; i < g->config->n_domains; i++) {
                 const char *d = g->config->domains[i];
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, d);
@@ -173,22 +173,22 @@ const char *group_first_standby(const Group *g, const char *except) {
 }
 
 static void on_release_timeout(void *userdata) {
-        Group *g = userdata;
+        ManagerGroup *g = userdata;
 
         g->release_timer = NULL;
-        group_step_event(g, EV_RELEASE_TIMEOUT, 0, NULL);
-        group_flush(g);
+        manager_group_step_event(g, EV_RELEASE_TIMEOUT, 0, NULL);
+        manager_group_flush(g);
 }
 
 static void on_retry(void *userdata) {
-        Group *g = userdata;
+        ManagerGroup *g = userdata;
 
         g->retry_timer = NULL;
-        group_step_event(g, EV_RETRY, 0, NULL);
-        group_flush(g);
+        manager_group_step_event(g, EV_RETRY, 0, NULL);
+        manager_group_flush(g);
 }
 
-void group_timer_start(Group *g, void **slot, uint64_t usec) {
+void manager_group_timer_start(ManagerGroup *g, void **slot, uint64_t usec) {
         const HdhaManagerEnv *env = &g->manager->env;
         int r;
 
@@ -202,7 +202,7 @@ void group_timer_start(Group *g, void **slot, uint64_t usec) {
                 log_error_errno(r, "Group '%s': failed to start a timer: %m", g->name);
 }
 
-void group_timers_stop(Group *g) {
+void manager_group_timers_stop(ManagerGroup *g) {
         const HdhaManagerEnv *env = &g->manager->env;
 
         if (g->release_timer)
@@ -221,7 +221,7 @@ static bool group_config_has_domain(const HdhaGroupConfig *c, const char *domain
 
 /* Points the group at its (new) configuration, and the table's group at
  * the configured members. */
-static int group_configure(Group *g, const HdhaGroupConfig *c) {
+static int group_configure(ManagerGroup *g, const HdhaGroupConfig *c) {
         _cleanup_free_ char *xml = NULL, *alias = NULL;
         HdhaTableGroup *t;
         int r;
@@ -268,7 +268,7 @@ static int group_configure(Group *g, const HdhaGroupConfig *c) {
 }
 
 static int manager_add_group(HdhaManager *m, const HdhaGroupConfig *c) {
-        Group *g, **a;
+        ManagerGroup *g, **a;
         int r;
 
         a = realloc(m->groups, (m->n_groups + 1) * sizeof(*a));
@@ -379,12 +379,12 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
 
         /* Busy groups finish with the settings they started with. */
         for (size_t i = 0; i < m->n_groups; i++)
-                if (group_is_busy(m->groups[i]))
+                if (manager_group_is_busy(m->groups[i]))
                         return -EBUSY;
 
         m->config = config;
         for (size_t i = 0; i < m->n_groups; i++) {
-                Group *g = m->groups[i];
+                ManagerGroup *g = m->groups[i];
                 const HdhaGroupConfig *c = hdha_config_find_group(config, g->name);
 
                 if (!c) {
@@ -407,9 +407,9 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
                 }
         /* Dropped groups go once nothing of theirs is in flight. */
         for (size_t i = m->n_groups; i > 0; i--) {
-                Group *g = m->groups[i - 1];
+                ManagerGroup *g = m->groups[i - 1];
 
-                if (g->removed && g->n_jobs_out == 0 && !g->jobs) {
+                if (g->removed && g->n_side_calls == 0 && !g->hv_calls) {
                         group_free(g);
                         memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
                         m->n_groups--;
@@ -431,7 +431,7 @@ static bool is_failure(HdhaHvEventKind k) {
 }
 
 /* An event for a domain the operation in flight is not acting on. */
-static void group_member_event(Group *g, const HdhaHvEvent *ev) {
+static void group_member_event(ManagerGroup *g, const HdhaHvEvent *ev) {
         HdhaManager *m = g->manager;
         const HdhaTableMember *mem = hdha_table_group_get_member(g->table, ev->domain);
         const char *evname = hdha_hv_event_to_string(ev->kind);
@@ -441,36 +441,36 @@ static void group_member_event(Group *g, const HdhaHvEvent *ev) {
                 return;
 
         if (is_failure(ev->kind) && IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY)) {
-                group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
+                manager_group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
                 if (m->env.member_failed)
                         m->env.member_failed(m->env.userdata, g->name, ev->domain, ev->reason ?: evname);
                 if (g->config->policy == HDHA_POLICY_PACEMAKER)
-                        group_pcmk_member_failed(g, ev->domain, ev->reason ?: evname);
+                        manager_group_pcmk_member_failed(g, ev->domain, ev->reason ?: evname);
                 if (!involved)
-                        group_auto_check(g);
+                        manager_group_auto_check(g);
                 return;
         }
 
         if (ev->kind == HDHA_HV_EVENT_STARTED && !involved &&
-            IN_SET(mem->role, HDHA_ROLE_DEACTIVATED, HDHA_ROLE_FAILED) && !group_is_busy(g)) {
+            IN_SET(mem->role, HDHA_ROLE_DEACTIVATED, HDHA_ROLE_FAILED) && !manager_group_is_busy(g)) {
                 /* Started from outside: a standby, throttled like one. */
                 log_notice("Group '%s': '%s' was started outside hostdev-ha, treating it as a standby.", g->name,
                            ev->domain);
-                group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
-                group_reconcile(g);
+                manager_group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+                manager_group_reconcile(g);
                 return;
         }
 
         if (ev->kind == HDHA_HV_EVENT_DEVICE_REMOVED && streq_ptr(ev->alias, g->alias) &&
-            streq_ptr(ev->domain, g->table->active) && !group_is_busy(g)) {
+            streq_ptr(ev->domain, g->table->active) && !manager_group_is_busy(g)) {
                 log_warning("Group '%s': the device was removed from '%s' outside hostdev-ha; "
                             "the table follows libvirt.", g->name, ev->domain);
-                group_set_holder(g, NULL, evname);
-                group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
+                manager_group_set_holder(g, NULL, evname);
+                manager_group_set_role(g, ev->domain, HDHA_ROLE_STANDBY, evname);
         }
 }
 
-static void group_domain_event(Group *g, const HdhaHvEvent *ev) {
+static void group_domain_event(ManagerGroup *g, const HdhaHvEvent *ev) {
         const char *step_domain = g->i_plan < g->n_plan ? g->plan[g->i_plan].domain : NULL;
 
         if (g->reconciling)
@@ -479,14 +479,14 @@ static void group_domain_event(Group *g, const HdhaHvEvent *ev) {
         if (step_domain && streq_ptr(ev->domain, step_domain)) {
                 switch (ev->kind) {
                 case HDHA_HV_EVENT_STOPPED:
-                        return group_step_event(g, EV_STOPPED, 0, ev->reason);
+                        return manager_group_step_event(g, EV_STOPPED, 0, ev->reason);
                 case HDHA_HV_EVENT_DEVICE_REMOVED:
                         if (streq_ptr(ev->alias, g->alias))
-                                group_step_event(g, EV_REMOVED, 0, NULL);
+                                manager_group_step_event(g, EV_REMOVED, 0, NULL);
                         return;
                 case HDHA_HV_EVENT_DEVICE_REMOVAL_FAILED:
                         if (streq_ptr(ev->alias, g->alias))
-                                group_step_event(g, EV_REMOVAL_FAILED, 0, NULL);
+                                manager_group_step_event(g, EV_REMOVAL_FAILED, 0, NULL);
                         return;
                 case HDHA_HV_EVENT_STARTED:
                         return;
@@ -500,7 +500,7 @@ static void group_domain_event(Group *g, const HdhaHvEvent *ev) {
 static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
         HdhaManager *m = userdata;
         const HdhaGroupConfig *c;
-        Group *g;
+        ManagerGroup *g;
 
         switch (ev->kind) {
         case HDHA_HV_EVENT_CONNECTED:
@@ -527,7 +527,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
         log_debug("Group '%s': event %s on '%s'%s%s.", g->name, hdha_hv_event_to_string(ev->kind), ev->domain,
                   ev->reason ? ": " : "", ev->reason ?: "");
         group_domain_event(g, ev);
-        group_flush(g);
+        manager_group_flush(g);
 }
 
 /* --- Read access ------------------------------------------------------------ */
@@ -540,13 +540,13 @@ size_t hdha_manager_n_groups(const HdhaManager *m) {
         return n;
 }
 
-static void group_status(const Group *g, HdhaGroupStatus *ret) {
+static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
         *ret = (HdhaGroupStatus) {
                 .name = g->name,
                 .config = g->config,
                 .table = g->table,
                 .frozen = g->frozen,
-                .busy = group_is_busy(g),
+                .busy = manager_group_is_busy(g),
         };
 }
 
@@ -563,7 +563,7 @@ int hdha_manager_group_status(const HdhaManager *m, size_t i, HdhaGroupStatus *r
 }
 
 int hdha_manager_find_group(const HdhaManager *m, const char *name, HdhaGroupStatus *ret) {
-        Group *g;
+        ManagerGroup *g;
 
         if (!name)
                 return -EINVAL;

@@ -27,7 +27,7 @@ typedef struct Command {
         struct Command *next;
 } Command;
 
-struct PcmkExec {
+struct HdhaPcmkExec {
         sd_event *event;
         Command *head, *tail;
         size_t n_queued;
@@ -46,8 +46,8 @@ static Command *command_free(Command *c) {
         return mfree(c);
 }
 
-int pcmk_exec_new(sd_event *event, PcmkExec **ret) {
-        PcmkExec *p = calloc(1, sizeof(*p));
+int hdha_pcmk_exec_new(sd_event *event, HdhaPcmkExec **ret) {
+        HdhaPcmkExec *p = calloc(1, sizeof(*p));
 
         if (!p)
                 return -ENOMEM;
@@ -56,7 +56,7 @@ int pcmk_exec_new(sd_event *event, PcmkExec **ret) {
         return 0;
 }
 
-PcmkExec *pcmk_exec_free(PcmkExec *p) {
+HdhaPcmkExec *hdha_pcmk_exec_free(HdhaPcmkExec *p) {
         if (!p)
                 return NULL;
         while (p->head) {
@@ -73,18 +73,18 @@ PcmkExec *pcmk_exec_free(PcmkExec *p) {
         return mfree(p);
 }
 
-static void pcmk_exec_next(PcmkExec *p);
+static void hdha_pcmk_exec_next(HdhaPcmkExec *p);
 
-static void pcmk_exec_ended(PcmkExec *p) {
+static void hdha_pcmk_exec_ended(HdhaPcmkExec *p) {
         p->child = sd_event_source_disable_unref(p->child);
         p->deadline = sd_event_source_disable_unref(p->deadline);
         p->running = mfree(p->running);
         p->pid = 0;
-        pcmk_exec_next(p);
+        hdha_pcmk_exec_next(p);
 }
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        PcmkExec *p = userdata;
+        HdhaPcmkExec *p = userdata;
 
         if (si->si_code == CLD_EXITED && si->si_status == 0)
                 log_debug("'%s' succeeded.", p->running);
@@ -92,19 +92,19 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
                 log_warning("'%s' failed with exit status %d, ignoring.", p->running, si->si_status);
         else
                 log_warning("'%s' was killed by signal %d, ignoring.", p->running, si->si_status);
-        pcmk_exec_ended(p);
+        hdha_pcmk_exec_ended(p);
         return 0;
 }
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        PcmkExec *p = userdata;
+        HdhaPcmkExec *p = userdata;
 
         log_warning("'%s' did not finish in %u s, killing it.", p->running, PCMK_EXEC_TIMEOUT_USEC / 1000000U);
         (void) sd_event_source_send_child_signal(p->child, SIGKILL, NULL, 0);
         return 0;
 }
 
-static int pcmk_exec_spawn(PcmkExec *p, char **argv) {
+static int hdha_pcmk_exec_spawn(HdhaPcmkExec *p, char **argv) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, dfl;
@@ -147,7 +147,7 @@ static int pcmk_exec_spawn(PcmkExec *p, char **argv) {
         return 0;
 }
 
-static void pcmk_exec_next(PcmkExec *p) {
+static void hdha_pcmk_exec_next(HdhaPcmkExec *p) {
         while (!p->child && p->head) {
                 Command *c = p->head;
                 int r;
@@ -159,7 +159,7 @@ static void pcmk_exec_next(PcmkExec *p) {
                 if (asprintf(&p->running, "%s %s", c->argv[0], c->argv[1] ?: "") < 0)
                         p->running = NULL;
                 log_debug("Running '%s'.", strna(p->running));
-                r = pcmk_exec_spawn(p, c->argv);
+                r = hdha_pcmk_exec_spawn(p, c->argv);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to run '%s', ignoring: %m", c->argv[0]);
                         p->running = mfree(p->running);
@@ -168,7 +168,7 @@ static void pcmk_exec_next(PcmkExec *p) {
         }
 }
 
-int pcmk_exec_queue(PcmkExec *p, char *const argv[]) {
+int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]) {
         Command *c;
         size_t n = 0;
 
@@ -191,11 +191,11 @@ int pcmk_exec_queue(PcmkExec *p, char *const argv[]) {
                 p->head = c;
         p->tail = c;
         p->n_queued++;
-        pcmk_exec_next(p);
+        hdha_pcmk_exec_next(p);
         return 0;
 }
 
-int pcmk_exec_set_score(PcmkExec *p, const char *resource, const char *node, int score) {
+int hdha_pcmk_exec_set_score(HdhaPcmkExec *p, const char *resource, const char *node, int score) {
         _cleanup_free_ char *promotion = NULL, *update = NULL;
 
         /* What the agent's ocf_promotion_score sets: the transient node
@@ -206,11 +206,11 @@ int pcmk_exec_set_score(PcmkExec *p, const char *resource, const char *node, int
         if (score <= HDHA_PCMK_SCORE_NEVER ? asprintf(&update, "--update=-INFINITY") < 0
                                             : asprintf(&update, "--update=%d", score) < 0)
                 return -ENOMEM;
-        return pcmk_exec_queue(p, (char *[]) { (char *) "crm_attribute", promotion, (char *) "--node",
+        return hdha_pcmk_exec_queue(p, (char *[]) { (char *) "crm_attribute", promotion, (char *) "--node",
                                                (char *) node, update, NULL });
 }
 
-int pcmk_exec_report_failure(PcmkExec *p, const char *resource, const char *node) {
-        return pcmk_exec_queue(p, (char *[]) { (char *) "crm_resource", (char *) "--fail", (char *) "--resource",
+int hdha_pcmk_exec_report_failure(HdhaPcmkExec *p, const char *resource, const char *node) {
+        return hdha_pcmk_exec_queue(p, (char *[]) { (char *) "crm_resource", (char *) "--fail", (char *) "--resource",
                                                (char *) resource, (char *) "--node", (char *) node, NULL });
 }

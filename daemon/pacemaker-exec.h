@@ -8,15 +8,15 @@
  * queued, each watched by a child source and killed after a deadline. Needs
  * SIGCHLD blocked. Failures are logged. */
 
-typedef struct PcmkExec PcmkExec;
+typedef struct HdhaPcmkExec HdhaPcmkExec;
 
-int pcmk_exec_new(sd_event *event, PcmkExec **ret);
-PcmkExec *pcmk_exec_free(PcmkExec *p);
+int hdha_pcmk_exec_new(sd_event *event, HdhaPcmkExec **ret);
+HdhaPcmkExec *hdha_pcmk_exec_free(HdhaPcmkExec *p);
 
 /* Queues a copy of argv (NULL-terminated; argv[0] found in PATH).
  * -ENOBUFS when too many are waiting. */
-int pcmk_exec_queue(PcmkExec *p, char *const argv[]);
+int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]);
 
 /* The commands the manager's environment needs. */
-int pcmk_exec_set_score(PcmkExec *p, const char *resource, const char *node, int score);
-int pcmk_exec_report_failure(PcmkExec *p, const char *resource, const char *node);
+int hdha_pcmk_exec_set_score(HdhaPcmkExec *p, const char *resource, const char *node, int score);
+int hdha_pcmk_exec_report_failure(HdhaPcmkExec *p, const char *resource, const char *node);

@@ -17,7 +17,7 @@ static bool strv_contains(char *const *v, size_t n, const char *s) {
         return false;
 }
 
-void conf_group_done(HdhaGroupConfig *g) {
+void hdha_config_group_done(HdhaGroupConfig *g) {
         free(g->name);
         free(g->file);
         free(g->device_xml_path);
@@ -27,46 +27,47 @@ void conf_group_done(HdhaGroupConfig *g) {
         free(g->domains);
 }
 
-static int parse_device(ConfParser *p, const ConfKey *k, const char *value, void *data) {
-        ConfGroupMeta *m = p->userdata;
+static int parse_device(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
+        HdhaConfigGroupMeta *m = p->userdata;
 
         if (!*value)
                 return 0;
         m->pci_line = p->line;
         if (hdha_parse_pci_address(value, data) < 0) {
                 m->pci_invalid = true;
-                return conf_error(p, k->name, "Invalid PCI address or node device name '%s'", value);
+                return hdha_config_parser_error(p, k->name, "Invalid PCI address or node device name '%s'", value);
         }
         return 0;
 }
 
-static int parse_device_xml(ConfParser *p, const ConfKey *k, const char *value, void *data) {
-        ConfGroupMeta *m = p->userdata;
+static int parse_device_xml(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
+        HdhaConfigGroupMeta *m = p->userdata;
 
         if (*value)
                 m->xml_line = p->line;
-        return conf_parse_absolute_path(p, k, value, data);
+        return hdha_config_parse_absolute_path(p, k, value, data);
 }
 
-static int parse_bool(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_bool(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         if (*value && hdha_parse_boolean(value, data) < 0)
-                return conf_error(p, k->name, "Invalid boolean '%s'", value);
+                return hdha_config_parser_error(p, k->name, "Invalid boolean '%s'", value);
         return 0;
 }
 
-static int parse_policy(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_policy(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         HdhaPolicy v;
 
         if (!*value)
                 return 0;
         v = hdha_policy_from_string(value);
         if (v < 0)
-                return conf_error(p, k->name, "Invalid policy '%s', expected pacemaker, auto or manual", value);
+                return hdha_config_parser_error(p, k->name, "Invalid policy '%s', expected pacemaker, auto or manual",
+                                                value);
         *(HdhaPolicy *) data = v;
         return 0;
 }
 
-static int parse_vcpu_quota(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_vcpu_quota(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         int64_t v;
         int r;
 
@@ -74,16 +75,18 @@ static int parse_vcpu_quota(ConfParser *p, const ConfKey *k, const char *value, 
                 return 0;
         r = hdha_parse_int64(value, -1, HDHA_VCPU_QUOTA_MAX, &v);
         if (r == -EINVAL)
-                return conf_error(p, k->name, "Invalid number '%s', expected -1 or %" PRIi64 "..%" PRIi64,
-                                  value, HDHA_VCPU_QUOTA_MIN, HDHA_VCPU_QUOTA_MAX);
+                return hdha_config_parser_error(p, k->name,
+                                                "Invalid number '%s', expected -1 or %" PRIi64 "..%" PRIi64, value,
+                                                HDHA_VCPU_QUOTA_MIN, HDHA_VCPU_QUOTA_MAX);
         if (r < 0 || (v != HDHA_VCPU_QUOTA_UNLIMITED && v < HDHA_VCPU_QUOTA_MIN))
-                return conf_error(p, k->name, "Value '%s' out of range, expected -1 or %" PRIi64 "..%" PRIi64,
-                                  value, HDHA_VCPU_QUOTA_MIN, HDHA_VCPU_QUOTA_MAX);
+                return hdha_config_parser_error(p, k->name,
+                                                "Value '%s' out of range, expected -1 or %" PRIi64 "..%" PRIi64, value,
+                                                HDHA_VCPU_QUOTA_MIN, HDHA_VCPU_QUOTA_MAX);
         *(int64_t *) data = v;
         return 0;
 }
 
-static int parse_uint_range(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_uint_range(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         uint64_t v;
         int r;
 
@@ -91,18 +94,18 @@ static int parse_uint_range(ConfParser *p, const ConfKey *k, const char *value, 
                 return 0;
         r = hdha_parse_uint64(value, (uint64_t) k->min, (uint64_t) k->max, &v);
         if (r == -EINVAL)
-                return conf_error(p, k->name, "Invalid number '%s', expected %" PRIi64 "..%" PRIi64,
-                                  value, k->min, k->max);
+                return hdha_config_parser_error(p, k->name, "Invalid number '%s', expected %" PRIi64 "..%" PRIi64,
+                                                value, k->min, k->max);
         if (r < 0)
-                return conf_error(p, k->name, "Value '%s' out of range, expected %" PRIi64 "..%" PRIi64,
-                                  value, k->min, k->max);
+                return hdha_config_parser_error(p, k->name, "Value '%s' out of range, expected %" PRIi64 "..%" PRIi64,
+                                                value, k->min, k->max);
         *(uint64_t *) data = v;
         return 0;
 }
 
-static int parse_domains(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_domains(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         HdhaGroupConfig *g = data;
-        ConfGroupMeta *m = p->userdata;
+        HdhaConfigGroupMeta *m = p->userdata;
         const char *w = value;
 
         m->domains_line = p->line;
@@ -119,11 +122,12 @@ static int parse_domains(ConfParser *p, const ConfKey *k, const char *value, voi
                 w += strspn(w, " \t");
 
                 if (!hdha_domain_name_is_valid(d))
-                        r = conf_error(p, k->name, "Invalid domain name '%s'", d);
+                        r = hdha_config_parser_error(p, k->name, "Invalid domain name '%s'", d);
                 else if (strv_contains(g->domains, g->n_domains, d))
-                        r = conf_error(p, k->name, "Domain '%s' is listed twice", d);
+                        r = hdha_config_parser_error(p, k->name, "Domain '%s' is listed twice", d);
                 else if (g->n_domains >= HDHA_GROUP_DOMAINS_MAX)
-                        return conf_error(p, k->name, "Too many domains, at most %u", HDHA_GROUP_DOMAINS_MAX);
+                        return hdha_config_parser_error(p, k->name, "Too many domains, at most %u",
+                                                        HDHA_GROUP_DOMAINS_MAX);
                 else {
                         n = reallocarray(g->domains, g->n_domains + 1, sizeof(char *));
                         if (!n)
@@ -138,7 +142,7 @@ static int parse_domains(ConfParser *p, const ConfKey *k, const char *value, voi
         return 0;
 }
 
-static const ConfKey group_keys[] = {
+static const HdhaConfigKey group_keys[] = {
         { "Device", parse_device, offsetof(HdhaGroupConfig, pci) },
         { "DeviceXML", parse_device_xml, offsetof(HdhaGroupConfig, device_xml_path) },
         { "Managed", parse_bool, offsetof(HdhaGroupConfig, managed) },
@@ -152,28 +156,29 @@ static const ConfKey group_keys[] = {
           .min = HDHA_RELEASE_TIMEOUT_SEC_MIN, .max = HDHA_RELEASE_TIMEOUT_SEC_MAX },
 };
 
-static int group_load_xml(HdhaGroupConfig *g, ConfGroupMeta *m, HdhaConfigErrors *e) {
+static int group_load_xml(HdhaGroupConfig *g, HdhaConfigGroupMeta *m, HdhaConfigErrors *e) {
         _cleanup_free_ char *buf = NULL, *msg = NULL;
         size_t size;
         int r;
 
-        r = conf_read_file_at(AT_FDCWD, g->device_xml_path, HDHA_DEVICE_XML_MAX, &buf, &size);
+        r = hdha_config_read_file_at(AT_FDCWD, g->device_xml_path, HDHA_DEVICE_XML_MAX, &buf, &size);
         if (r == -ENOMEM)
                 return r;
         if (r == -EFBIG)
-                return conf_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
-                                       "File '%s' is larger than %u bytes", g->device_xml_path, HDHA_DEVICE_XML_MAX);
+                return hdha_config_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
+                                              "File '%s' is larger than %u bytes", g->device_xml_path,
+                                              HDHA_DEVICE_XML_MAX);
         if (r == -EISDIR || r == -EBADFD)
-                return conf_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
-                                       "'%s' is not a regular file", g->device_xml_path);
+                return hdha_config_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
+                                              "'%s' is not a regular file", g->device_xml_path);
         if (r < 0)
-                return conf_errors_add(e, g->file, m->xml_line, "DeviceXML", r,
-                                       "Failed to read '%s': %m", g->device_xml_path);
+                return hdha_config_errors_add(e, g->file, m->xml_line, "DeviceXML", r,
+                                              "Failed to read '%s': %m", g->device_xml_path);
 
         r = hdha_device_xml_validate(buf, size, g->device_xml_path, &msg);
         if (r == -EINVAL)
-                return conf_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
-                                       "Invalid XML in '%s': %s", g->device_xml_path, msg);
+                return hdha_config_errors_add(e, g->file, m->xml_line, "DeviceXML", 0,
+                                              "Invalid XML in '%s': %s", g->device_xml_path, msg);
         if (r < 0)
                 return r;
 
@@ -186,15 +191,15 @@ static int group_load_xml(HdhaGroupConfig *g, ConfGroupMeta *m, HdhaConfigErrors
 
 /* Checks what needs the whole file: Device= xor DeviceXML=, the XML file,
  * the number of domains. */
-static int group_check(HdhaGroupConfig *g, ConfGroupMeta *m, HdhaConfigErrors *e) {
+static int group_check(HdhaGroupConfig *g, HdhaConfigGroupMeta *m, HdhaConfigErrors *e) {
         int r;
 
         if (m->pci_line > 0 && m->xml_line > 0) {
                 bool xml_last = m->xml_line > m->pci_line;
 
-                r = conf_errors_add(e, g->file, xml_last ? m->xml_line : m->pci_line,
-                                    xml_last ? "DeviceXML" : "Device", 0,
-                                    "Device= and DeviceXML= are mutually exclusive");
+                r = hdha_config_errors_add(e, g->file, xml_last ? m->xml_line : m->pci_line,
+                                           xml_last ? "DeviceXML" : "Device", 0,
+                                           "Device= and DeviceXML= are mutually exclusive");
         } else if (m->pci_line > 0) {
                 g->device_kind = HDHA_DEVICE_PCI;
                 r = 0;
@@ -202,18 +207,18 @@ static int group_check(HdhaGroupConfig *g, ConfGroupMeta *m, HdhaConfigErrors *e
                 g->device_kind = HDHA_DEVICE_XML;
                 r = g->device_xml_path ? group_load_xml(g, m, e) : 0;
         } else
-                r = conf_errors_add(e, g->file, 0, "Device", 0, "Either Device= or DeviceXML= must be set");
+                r = hdha_config_errors_add(e, g->file, 0, "Device", 0, "Either Device= or DeviceXML= must be set");
         if (r < 0)
                 return r;
 
         if (g->n_domains < 2)
-                return conf_errors_add(e, g->file, m->domains_line, "Domains", 0,
-                                       "At least 2 domains are required, got %zu", g->n_domains);
+                return hdha_config_errors_add(e, g->file, m->domains_line, "Domains", 0,
+                                              "At least 2 domains are required, got %zu", g->n_domains);
         return 0;
 }
 
-int conf_group_load(HdhaConfig *c, int gdfd, const char *fname, HdhaGroupConfig *g, ConfGroupMeta *m,
-                      HdhaConfigErrors *e) {
+int hdha_config_group_load(HdhaConfig *c, int gdfd, const char *fname, HdhaGroupConfig *g, HdhaConfigGroupMeta *m,
+                           HdhaConfigErrors *e) {
         _cleanup_free_ char *buf = NULL;
         unsigned seen[ELEMENTSOF(group_keys)] = {};
         size_t size;
@@ -235,15 +240,15 @@ int conf_group_load(HdhaConfig *c, int gdfd, const char *fname, HdhaGroupConfig 
         if (!g->name)
                 return -ENOMEM;
         if (!hdha_group_name_is_valid(g->name))
-                return conf_errors_add(e, g->file, 0, NULL, 0, "Invalid group name '%s'", g->name);
+                return hdha_config_errors_add(e, g->file, 0, NULL, 0, "Invalid group name '%s'", g->name);
 
-        r = conf_read_file_at(gdfd, fname, HDHA_CONFIG_FILE_MAX, &buf, &size);
+        r = hdha_config_read_file_at(gdfd, fname, HDHA_CONFIG_FILE_MAX, &buf, &size);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return conf_errors_add(e, g->file, 0, NULL, r, "Failed to read: %m");
+                return hdha_config_errors_add(e, g->file, 0, NULL, r, "Failed to read: %m");
 
-        r = conf_parse_buffer(&(ConfParser) {
+        r = hdha_config_parse_buffer(&(HdhaConfigParser) {
                         .errors = e,
                         .path = g->file,
                         .section = "Group",

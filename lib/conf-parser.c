@@ -41,8 +41,8 @@ void hdha_config_errors_done(HdhaConfigErrors *e) {
         *e = (HdhaConfigErrors) {};
 }
 
-int conf_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
-                     const char *fmt, va_list ap) {
+int hdha_config_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                            const char *fmt, va_list ap) {
         HdhaConfigError *n, *x;
 
         if (e->n_errors >= HDHA_CONFIG_ERRORS_MAX) {
@@ -74,13 +74,13 @@ int conf_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const
         return 0;
 }
 
-int conf_errors_add(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
-                    const char *fmt, ...) {
+int hdha_config_errors_add(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                           const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = conf_errors_addv(e, file, line, key, error, fmt, ap);
+        r = hdha_config_errors_addv(e, file, line, key, error, fmt, ap);
         va_end(ap);
         return r;
 }
@@ -119,7 +119,7 @@ int hdha_config_errors_print(const HdhaConfigErrors *e, FILE *f) {
 
 /* Reading */
 
-int conf_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+int hdha_config_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -184,13 +184,13 @@ static bool is_blank(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static int conf_syntax_error(ConfParser *p, const char *fmt, ...) _printf_(2, 3);
-static int conf_syntax_error(ConfParser *p, const char *fmt, ...) {
+static int conf_syntax_error(HdhaConfigParser *p, const char *fmt, ...) _printf_(2, 3);
+static int conf_syntax_error(HdhaConfigParser *p, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = conf_errors_addv(p->errors, p->path, p->line, NULL, 0, fmt, ap);
+        r = hdha_config_errors_addv(p->errors, p->path, p->line, NULL, 0, fmt, ap);
         va_end(ap);
         if (r < 0 && p->r >= 0)
                 p->r = r;
@@ -199,7 +199,7 @@ static int conf_syntax_error(ConfParser *p, const char *fmt, ...) {
 
 /* Hands inih one cleaned line per physical line, see the top of this file. */
 static char *conf_reader(char *buf, int num, void *stream) {
-        ConfParser *p = stream;
+        HdhaConfigParser *p = stream;
         const char *line, *eol, *c;
         size_t len, line_max = num > 3 ? (size_t) num - 3 : 0;
 
@@ -268,16 +268,16 @@ blank:
 }
 
 static int conf_handler(void *user, const char *section, const char *name, const char *value) {
-        ConfParser *p = user;
-        const ConfKey *k = NULL;
+        HdhaConfigParser *p = user;
+        const HdhaConfigKey *k = NULL;
         int r;
 
         if (p->r < 0)
                 return 0;
 
         if (!section || !*section) {
-                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
-                                    "Key outside of section [%s]", p->section);
+                r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
+                                           "Key outside of section [%s]", p->section);
                 goto finish;
         }
         if (!p->section_ok)
@@ -289,14 +289,14 @@ static int conf_handler(void *user, const char *section, const char *name, const
                         break;
                 }
         if (!k) {
-                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
-                                    "Unknown key in section [%s]", p->section);
+                r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
+                                           "Unknown key in section [%s]", p->section);
                 goto finish;
         }
 
         if (p->seen[k - p->keys] > 0 && !k->repeatable) {
-                r = conf_errors_add(p->errors, p->path, p->line, name, 0,
-                                    "Duplicate key, first set on line %u", p->seen[k - p->keys]);
+                r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
+                                           "Duplicate key, first set on line %u", p->seen[k - p->keys]);
                 goto finish;
         }
         if (p->seen[k - p->keys] == 0)
@@ -310,7 +310,7 @@ finish:
         return r < 0 ? 0 : 1;
 }
 
-int conf_parse_buffer(ConfParser *p, const char *buf, size_t size) {
+int hdha_config_parse_buffer(HdhaConfigParser *p, const char *buf, size_t size) {
         int r;
 
         p->pos = buf;
@@ -325,35 +325,35 @@ int conf_parse_buffer(ConfParser *p, const char *buf, size_t size) {
         if (r == -2)
                 return -ENOMEM;
         if (r > 0) /* should not happen: the reader hands inih valid lines */
-                return conf_errors_add(p->errors, p->path, (unsigned) r, NULL, 0, "Syntax error");
+                return hdha_config_errors_add(p->errors, p->path, (unsigned) r, NULL, 0, "Syntax error");
         if (r < 0)
                 return -EIO;
         return 0;
 }
 
-int conf_error(ConfParser *p, const char *key, const char *fmt, ...) {
+int hdha_config_parser_error(HdhaConfigParser *p, const char *key, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = conf_errors_addv(p->errors, p->path, p->line, key, 0, fmt, ap);
+        r = hdha_config_errors_addv(p->errors, p->path, p->line, key, 0, fmt, ap);
         va_end(ap);
         return r;
 }
 
-int conf_parse_absolute_path(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+int hdha_config_parse_absolute_path(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         char **s = data;
         char *v;
 
         if (!*value)
                 return 0;
         if (value[0] != '/')
-                return conf_error(p, k->name, "Path '%s' is not absolute", value);
+                return hdha_config_parser_error(p, k->name, "Path '%s' is not absolute", value);
         if (strlen(value) >= PATH_MAX)
-                return conf_error(p, k->name, "Path is too long");
+                return hdha_config_parser_error(p, k->name, "Path is too long");
         for (const char *c = value; *c; c++)
                 if ((unsigned char) *c < ' ' || *c == 0x7f)
-                        return conf_error(p, k->name, "Path contains control characters");
+                        return hdha_config_parser_error(p, k->name, "Path contains control characters");
 
         v = strdup(value);
         if (!v)

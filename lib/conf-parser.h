@@ -18,34 +18,34 @@ static inline void closep(int *fd) {
 }
 #define _cleanup_close_ _cleanup_(closep)
 
-typedef struct ConfParser ConfParser;
-typedef struct ConfKey ConfKey;
+typedef struct HdhaConfigParser HdhaConfigParser;
+typedef struct HdhaConfigKey HdhaConfigKey;
 
 /* Parses value (blanks stripped; "" means the default) into data, which is
  * the parser's target plus the key's offset. Reports a bad value with
- * conf_error() and returns 0; returns < 0 only when the load must stop
- * (-ENOMEM). */
-typedef int (*ConfParseFn)(ConfParser *p, const ConfKey *k, const char *value, void *data);
+ * hdha_config_parser_error() and returns 0; returns < 0 only when the load
+ * must stop (-ENOMEM). */
+typedef int (*HdhaConfigParseFn)(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data);
 
-struct ConfKey {
+struct HdhaConfigKey {
         const char *name;
-        ConfParseFn parse;
+        HdhaConfigParseFn parse;
         size_t offset;
         bool repeatable; /* may be given more than once in a file */
         int64_t min, max;
 };
 
-struct ConfParser {
+struct HdhaConfigParser {
         HdhaConfigErrors *errors;
         const char *path;    /* the file, as shown in problems */
         const char *section; /* the one section allowed */
-        const ConfKey *keys;
+        const HdhaConfigKey *keys;
         size_t n_keys;
         unsigned *seen;      /* n_keys entries: line where each key was first set, or 0 */
         void *target;
         void *userdata;
 
-        /* set by conf_parse_buffer() */
+        /* set by hdha_config_parse_buffer() */
         const char *pos, *end;
         unsigned line;       /* the line being parsed */
         bool section_ok;
@@ -54,21 +54,21 @@ struct ConfParser {
 
 /* Parses size bytes of buf as INI, calling the key table's parsers.
  * Problems go to p->errors; returns < 0 only on fatal errors (-ENOMEM). */
-int conf_parse_buffer(ConfParser *p, const char *buf, size_t size);
+int hdha_config_parse_buffer(HdhaConfigParser *p, const char *buf, size_t size);
 
 /* Adds a problem at p's current line. Returns 0 or -ENOMEM. */
-int conf_error(ConfParser *p, const char *key, const char *fmt, ...) _printf_(3, 4);
+int hdha_config_parser_error(HdhaConfigParser *p, const char *key, const char *fmt, ...) _printf_(3, 4);
 
 /* Adds a problem. %m in fmt prints error (a -errno). Returns 0 or -ENOMEM. */
-int conf_errors_add(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
-                    const char *fmt, ...) _printf_(6, 7);
-int conf_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
-                     const char *fmt, va_list ap) _printf_(6, 0);
+int hdha_config_errors_add(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                           const char *fmt, ...) _printf_(6, 7);
+int hdha_config_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line, const char *key, int error,
+                            const char *fmt, va_list ap) _printf_(6, 0);
 
 /* Reads path (relative to dfd, or absolute) if it is a regular file of at
  * most max bytes, NUL-terminated. -EFBIG if larger, -EISDIR, -EBADFD for
  * other non-regular files, or another -errno. */
-int conf_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size);
+int hdha_config_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size);
 
-/* ConfParseFn for an absolute path (a char * at data). */
-int conf_parse_absolute_path(ConfParser *p, const ConfKey *k, const char *value, void *data);
+/* HdhaConfigParseFn for an absolute path (a char * at data). */
+int hdha_config_parse_absolute_path(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data);

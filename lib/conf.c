@@ -34,7 +34,7 @@ DEFINE_STRING_TABLE_LOOKUP(hdha_device_kind, HdhaDeviceKind, device_kind_table);
 
 /* [Daemon] */
 
-static int parse_uri(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_uri(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         char **s = data;
         char *v;
 
@@ -42,9 +42,9 @@ static int parse_uri(ConfParser *p, const ConfKey *k, const char *value, void *d
                 return 0;
         for (const char *c = value; *c; c++)
                 if ((unsigned char) *c <= ' ' || *c == 0x7f)
-                        return conf_error(p, k->name, "Invalid URI '%s'", value);
+                        return hdha_config_parser_error(p, k->name, "Invalid URI '%s'", value);
         if (!strchr(value, ':') || value[0] == ':')
-                return conf_error(p, k->name, "Invalid URI '%s'", value);
+                return hdha_config_parser_error(p, k->name, "Invalid URI '%s'", value);
 
         v = strdup(value);
         if (!v)
@@ -54,7 +54,7 @@ static int parse_uri(ConfParser *p, const ConfKey *k, const char *value, void *d
         return 0;
 }
 
-static int parse_admin_group(ConfParser *p, const ConfKey *k, const char *value, void *data) {
+static int parse_admin_group(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         HdhaConfig *c = data;
         _cleanup_free_ char *buf = NULL;
         struct group grp, *result = NULL;
@@ -65,7 +65,7 @@ static int parse_admin_group(ConfParser *p, const ConfKey *k, const char *value,
         if (!*value)
                 return 0;
         if (!hdha_name_chars_ok(value, 64, "_.-") || value[0] == '-')
-                return conf_error(p, k->name, "Invalid group name '%s'", value);
+                return hdha_config_parser_error(p, k->name, "Invalid group name '%s'", value);
 
         for (;;) {
                 char *n = realloc(buf, size);
@@ -78,10 +78,10 @@ static int parse_admin_group(ConfParser *p, const ConfKey *k, const char *value,
                 size *= 2;
         }
         if (e != 0 && e != ENOENT && e != ESRCH)
-                return conf_errors_add(p->errors, p->path, p->line, k->name, -e,
-                                       "Failed to look up group '%s': %m", value);
+                return hdha_config_errors_add(p->errors, p->path, p->line, k->name, -e,
+                                              "Failed to look up group '%s': %m", value);
         if (!result)
-                return conf_error(p, k->name, "Unknown group '%s'", value);
+                return hdha_config_parser_error(p, k->name, "Unknown group '%s'", value);
 
         free(c->admin_group);
         c->admin_group = strdup(value);
@@ -91,9 +91,9 @@ static int parse_admin_group(ConfParser *p, const ConfKey *k, const char *value,
         return 0;
 }
 
-static const ConfKey daemon_keys[] = {
+static const HdhaConfigKey daemon_keys[] = {
         { "LibvirtURI", parse_uri, offsetof(HdhaConfig, libvirt_uri) },
-        { "StateDirectory", conf_parse_absolute_path, offsetof(HdhaConfig, state_directory) },
+        { "StateDirectory", hdha_config_parse_absolute_path, offsetof(HdhaConfig, state_directory) },
         { "AdminGroup", parse_admin_group, 0 },
 };
 
@@ -106,15 +106,15 @@ static int load_daemon_conf(HdhaConfig *c, int dfd, HdhaConfigErrors *errors) {
         if (asprintf(&path, "%s/hostdev-ha.conf", c->dir) < 0)
                 return -ENOMEM;
 
-        r = conf_read_file_at(dfd, "hostdev-ha.conf", HDHA_CONFIG_FILE_MAX, &buf, &size);
+        r = hdha_config_read_file_at(dfd, "hostdev-ha.conf", HDHA_CONFIG_FILE_MAX, &buf, &size);
         if (r == -ENOENT)
                 return 0;
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return conf_errors_add(errors, path, 0, NULL, r, "Failed to read: %m");
+                return hdha_config_errors_add(errors, path, 0, NULL, r, "Failed to read: %m");
 
-        return conf_parse_buffer(&(ConfParser) {
+        return hdha_config_parse_buffer(&(HdhaConfigParser) {
                         .errors = errors,
                         .path = path,
                         .section = "Daemon",
@@ -150,7 +150,7 @@ static int domain_ref_cmp_place(const void *a, const void *b) {
 }
 
 /* A domain in two groups: reported where the later group (by name) lists it. */
-static int check_domains_unique(HdhaConfig *c, ConfGroupMeta *metas, HdhaConfigErrors *e) {
+static int check_domains_unique(HdhaConfig *c, HdhaConfigGroupMeta *metas, HdhaConfigErrors *e) {
         _cleanup_free_ DomainRef *refs = NULL, *dups = NULL;
         size_t n = 0, n_dups = 0;
 
@@ -184,9 +184,9 @@ static int check_domains_unique(HdhaConfig *c, ConfGroupMeta *metas, HdhaConfigE
         qsort(dups, n_dups, sizeof(DomainRef), domain_ref_cmp_place);
 
         for (size_t i = 0; i < n_dups; i++) {
-                int r = conf_errors_add(e, c->groups[dups[i].group].file, dups[i].line, "Domains", 0,
-                                        "Domain '%s' is already a member of group '%s'",
-                                        dups[i].name, c->groups[dups[i].owner].name);
+                int r = hdha_config_errors_add(e, c->groups[dups[i].group].file, dups[i].line, "Domains", 0,
+                                               "Domain '%s' is already a member of group '%s'",
+                                               dups[i].name, c->groups[dups[i].owner].name);
                 if (r < 0)
                         return r;
         }
@@ -198,36 +198,36 @@ static bool pci_equal(const HdhaPciAddress *a, const HdhaPciAddress *b) {
 }
 
 /* A device in two groups: reported at the later group's Device=/DeviceXML=. */
-static int check_devices_unique(HdhaConfig *c, ConfGroupMeta *metas, HdhaConfigErrors *e) {
+static int check_devices_unique(HdhaConfig *c, HdhaConfigGroupMeta *metas, HdhaConfigErrors *e) {
         for (size_t j = 1; j < c->n_groups; j++) {
                 const HdhaGroupConfig *b = &c->groups[j];
-                const ConfGroupMeta *mb = &metas[j];
+                const HdhaConfigGroupMeta *mb = &metas[j];
 
                 for (size_t i = 0; i < j; i++) {
                         const HdhaGroupConfig *a = &c->groups[i];
-                        const ConfGroupMeta *ma = &metas[i];
+                        const HdhaConfigGroupMeta *ma = &metas[i];
                         int r = 0;
 
                         if (a->device_kind != b->device_kind)
                                 continue;
                         if (b->device_kind == HDHA_DEVICE_PCI && !ma->pci_invalid && !mb->pci_invalid &&
                             pci_equal(&a->pci, &b->pci))
-                                r = conf_errors_add(e, b->file, mb->pci_line, "Device", 0,
-                                                    "Device %04x:%02x:%02x.%x is already used by group '%s'",
-                                                    b->pci.domain, b->pci.bus, b->pci.slot, b->pci.function,
-                                                    a->name);
+                                r = hdha_config_errors_add(e, b->file, mb->pci_line, "Device", 0,
+                                                           "Device %04x:%02x:%02x.%x is already used by group '%s'",
+                                                           b->pci.domain, b->pci.bus, b->pci.slot, b->pci.function,
+                                                           a->name);
                         else if (b->device_kind != HDHA_DEVICE_XML || !a->device_xml || !b->device_xml)
                                 continue;
                         else if (streq(a->device_xml_path, b->device_xml_path) ||
                                  (ma->xml_canonical && mb->xml_canonical &&
                                   streq(ma->xml_canonical, mb->xml_canonical)))
-                                r = conf_errors_add(e, b->file, mb->xml_line, "DeviceXML", 0,
-                                                    "File '%s' is already used by group '%s'",
-                                                    b->device_xml_path, a->name);
+                                r = hdha_config_errors_add(e, b->file, mb->xml_line, "DeviceXML", 0,
+                                                           "File '%s' is already used by group '%s'",
+                                                           b->device_xml_path, a->name);
                         else if (streq(a->device_xml, b->device_xml))
-                                r = conf_errors_add(e, b->file, mb->xml_line, "DeviceXML", 0,
-                                                    "File '%s' describes the same device as group '%s'",
-                                                    b->device_xml_path, a->name);
+                                r = hdha_config_errors_add(e, b->file, mb->xml_line, "DeviceXML", 0,
+                                                           "File '%s' describes the same device as group '%s'",
+                                                           b->device_xml_path, a->name);
                         else
                                 continue;
                         if (r < 0)
@@ -274,7 +274,7 @@ static int list_group_files(const char *gpath, DIR *d, char ***ret, size_t *ret_
                 de = readdir(d);
                 if (!de) {
                         if (errno != 0)
-                                r = conf_errors_add(e, gpath, 0, NULL, -errno, "Failed to read directory: %m");
+                                r = hdha_config_errors_add(e, gpath, 0, NULL, -errno, "Failed to read directory: %m");
                         break;
                 }
                 if (!ends_with_conf(de->d_name))
@@ -298,8 +298,8 @@ static int list_group_files(const char *gpath, DIR *d, char ***ret, size_t *ret_
         }
         /* Which files readdir() listed first is arbitrary: load none. */
         if (r >= 0 && n_more > 0) {
-                r = conf_errors_add(e, gpath, 0, NULL, 0, "Too many groups (%zu), at most %u",
-                                    n + n_more, HDHA_GROUPS_MAX);
+                r = hdha_config_errors_add(e, gpath, 0, NULL, 0, "Too many groups (%zu), at most %u",
+                                           n + n_more, HDHA_GROUPS_MAX);
                 strv_free_n(names, n);
                 names = NULL;
                 n = 0;
@@ -319,7 +319,7 @@ static int list_group_files(const char *gpath, DIR *d, char ***ret, size_t *ret_
 static int load_groups(HdhaConfig *c, int dfd, HdhaConfigErrors *e) {
         _cleanup_free_ char *gpath = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_free_ ConfGroupMeta *metas = NULL;
+        _cleanup_free_ HdhaConfigGroupMeta *metas = NULL;
         char **names = NULL;
         size_t n_names = 0;
         int fd, r;
@@ -331,7 +331,7 @@ static int load_groups(HdhaConfig *c, int dfd, HdhaConfigErrors *e) {
         if (fd < 0) {
                 if (errno == ENOENT)
                         return 0; /* no groups */
-                return conf_errors_add(e, gpath, 0, NULL, -errno, "Failed to open directory: %m");
+                return hdha_config_errors_add(e, gpath, 0, NULL, -errno, "Failed to open directory: %m");
         }
         d = fdopendir(fd);
         if (!d) {
@@ -345,7 +345,7 @@ static int load_groups(HdhaConfig *c, int dfd, HdhaConfigErrors *e) {
                 return r;
 
         c->groups = calloc(n_names, sizeof(HdhaGroupConfig));
-        metas = calloc(n_names, sizeof(ConfGroupMeta));
+        metas = calloc(n_names, sizeof(HdhaConfigGroupMeta));
         if (!c->groups || !metas) {
                 r = -ENOMEM;
                 goto finish;
@@ -354,13 +354,13 @@ static int load_groups(HdhaConfig *c, int dfd, HdhaConfigErrors *e) {
         for (size_t i = 0; i < n_names; i++) {
                 HdhaGroupConfig *g = &c->groups[c->n_groups];
 
-                r = conf_group_load(c, dirfd(d), names[i], g, &metas[c->n_groups], e);
+                r = hdha_config_group_load(c, dirfd(d), names[i], g, &metas[c->n_groups], e);
                 if (r > 0)
                         c->n_groups++;
                 else {
-                        conf_group_done(g);
+                        hdha_config_group_done(g);
                         free(metas[c->n_groups].xml_canonical);
-                        metas[c->n_groups] = (ConfGroupMeta) {};
+                        metas[c->n_groups] = (HdhaConfigGroupMeta) {};
                 }
                 if (r < 0)
                         goto finish;
@@ -383,7 +383,7 @@ HdhaConfig *hdha_config_free(HdhaConfig *c) {
         if (!c)
                 return NULL;
         for (size_t i = 0; i < c->n_groups; i++)
-                conf_group_done(&c->groups[i]);
+                hdha_config_group_done(&c->groups[i]);
         free(c->groups);
         free(c->dir);
         free(c->libvirt_uri);
@@ -422,7 +422,7 @@ int hdha_config_load(const char *dir, HdhaConfig **ret, HdhaConfigErrors *errors
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
                 r = -errno;
-                return conf_errors_add(e, dir, 0, NULL, r, "Failed to open configuration directory: %m") ?: r;
+                return hdha_config_errors_add(e, dir, 0, NULL, r, "Failed to open configuration directory: %m") ?: r;
         }
 
         c = calloc(1, sizeof(HdhaConfig));

@@ -48,6 +48,16 @@ mapfile -t codes < <("$CTL" --help | awk '/^Exit status:/ { on = 1; next } /^$/ 
 for c in "${codes[@]}"; do
 	grep -qE "^\|  $c\$" "$top/man/hostdevctl.1.scd"; ok $? "hostdevctl(1) documents exit status $c"
 done
+# Every org.hostdevha.Error.* of lib/bus-util.h has its row in hostdevctl's
+# table (tools/hostdevctl-util.c) and its exit status in the page.
+mapfile -t errs < <(sed -nE 's/^#define (HDHA_BUS_ERROR_[A-Z_]+) "org\.hostdevha\.Error\.([A-Za-z]+)".*/\1 \2/p' \
+	"$top/lib/bus-util.h")
+[ "${#errs[@]}" -ge 10 ]; ok $? "lib/bus-util.h names ${#errs[@]} errors"
+statuses=$(awk '/^# EXIT STATUS/ { on = 1; next } /^# / { on = 0 } on' "$top/man/hostdevctl.1.scd")
+for e in "${errs[@]}"; do
+	grep -qE "\{ ${e% *}, CTL_EXIT_[A-Z_]+ \}" "$top/tools/hostdevctl-util.c"; ok $? "hostdevctl maps ${e#* }"
+	grep -qw -- "${e#* }" <<<"$statuses"; ok $? "hostdevctl(1) gives the exit status of ${e#* }"
+done
 
 mapfile -t dopts < <("$HAD" --help | grep -oE -- '--[a-z-]+')
 [ "${#dopts[@]}" -ge 5 ]; ok $? "hostdev-had --help lists ${#dopts[@]} options"
@@ -56,7 +66,7 @@ for o in "${dopts[@]}"; do
 done
 
 # Keys: the entries of the parser's key tables ({ "Key", parse_..., }).
-mapfile -t keys < <(sed -nE 's/^[[:space:]]*\{ "([A-Z][A-Za-z]*)", (conf_)?parse_.*/\1/p' \
+mapfile -t keys < <(sed -nE 's/^[[:space:]]*\{ "([A-Z][A-Za-z]*)", (hdha_config_)?parse_.*/\1/p' \
 	"$top/lib/conf.c" "$top/lib/conf-group.c")
 [ "${#keys[@]}" -ge 12 ]; ok $? "the key tables have ${#keys[@]} keys"
 conf=$top/man/hostdev-ha.conf.5.scd

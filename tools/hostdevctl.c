@@ -75,8 +75,9 @@ static const Verb verbs[] = {
 static const char exit_table[] =
         "Exit status:\n"
         "   0  success\n"
-        "   1  the operation failed (libvirt's message), was interrupted, or the\n"
-        "      configuration is bad; any other failure\n"
+        "   1  the operation failed (libvirt's message), the allocation table could\n"
+        "      not be written, Pacemaker did not carry out the switch, the operation\n"
+        "      was interrupted, or the configuration is bad; any other failure\n"
         "   2  usage error or invalid name\n"
         "   3  no such group or domain, or DOMAIN is not a member of GROUP\n"
         "   4  the group is busy with another operation\n"

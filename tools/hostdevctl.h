@@ -15,7 +15,8 @@
 
 typedef enum CtlExit {
         CTL_EXIT_OK = 0,
-        CTL_EXIT_FAILURE = 1,       /* LibvirtFailure, Interrupted, BadConfiguration, anything else */
+        CTL_EXIT_FAILURE = 1,       /* LibvirtFailure, StateWriteFailure, PacemakerFailure, Interrupted,
+                                     * BadConfiguration, anything else */
         CTL_EXIT_USAGE = 2,         /* bad command line, InvalidArgument */
         CTL_EXIT_NOT_FOUND = 3,     /* NoSuchGroup, NoSuchDomain, NotMember */
         CTL_EXIT_BUSY = 4,          /* Busy */
