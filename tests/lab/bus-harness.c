@@ -153,7 +153,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         r = reload(userdata, &message);
         if (r < 0)
-                log_error_errno(r, "Reload failed: %s", message ?: "%m");
+                log_error_errno(r, "Reload failed: %s", message ?: strerror(-r));
         return 0;
 }
 
@@ -251,7 +251,7 @@ int main(int argc, char *argv[]) {
 
         r = load_config(h.config_dir, &config, &config_message);
         if (r < 0) {
-                log_error_errno(r, "Bad configuration: %s", config_message ?: "%m");
+                log_error_errno(r, "Bad configuration: %s", config_message ?: strerror(-r));
                 return EXIT_FAILURE;
         }
 
@@ -292,7 +292,7 @@ int main(int argc, char *argv[]) {
         };
         r = hdha_manager_new(h.hv, &env, config, table, 0, &h.manager, &config_message);
         if (r < 0) {
-                log_error_errno(r, "Failed to start the manager: %s", config_message ?: "%m");
+                log_error_errno(r, "Failed to start the manager: %s", config_message ?: strerror(-r));
                 return EXIT_FAILURE;
         }
 
