@@ -13,8 +13,8 @@ if [ -z "${LAB_DIR:-}" ]; then
 	# still runs the light ones beside them): two of them on two cores
 	# take longer than one after the other.
 	if [ -n "${LAB_SERIAL:-1}" ] && [ -z "${LAB_LIGHT:-}" ]; then
-		mkdir -p "$abs_top_builddir/tests/lab"
-		exec flock "$abs_top_builddir/tests/lab/heavy.lock" "$abs_top_srcdir/tests/lab/lab-run" \
+		mkdir -p "$abs_top_builddir/tests/lab/run"
+		exec flock "$abs_top_builddir/tests/lab/run/heavy.lock" "$abs_top_srcdir/tests/lab/lab-run" \
 			"$abs_top_builddir/tests/lab/run/$lab_name.$$" \
 			"$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"
 	fi
