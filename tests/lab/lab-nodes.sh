@@ -25,7 +25,8 @@
 #                             lab_daemon_*, lab_agent_* work there as in a
 #                             one-node lab; crm_mon, pcs, crm reach its cluster
 #   lab_node_on N [--fresh]   power on (Corosync and Pacemaker started, not
-#                             waited for); --fresh: a new CIB
+#                             waited for); --fresh: a new node, with a new
+#                             CIB and no boot list
 #   lab_node_off N            power off; returns once all its processes and
 #                             its NIC are gone
 #   lab_node_is_on N
@@ -97,9 +98,12 @@ lab_node_prepare() {
 
 lab_node_on() {
 	local n=$1 d=$LAB_DIR/node$1 u holder cib=--keep-cib line
-	[ "${2:-}" = --fresh ] && cib=--fresh
 	lab_node_is_on "$n" && return 0
 	mkdir -p "$d"
+	if [ "${2:-}" = --fresh ]; then
+		cib=--fresh
+		rm -f "$d/boot"
+	fi
 	# What lived in its /run died with it: pid files must not name the new
 	# node's processes (its pids start again at 1).
 	rm -rf "$d/libvirt/run" "$d/bus/pid" "$d"/*.pid "$d"/cluster/*.pid

@@ -86,6 +86,32 @@ check "the agent lists both nodes" eval '[ "$(echo action=list | lab_node_run 2 
 check "the agent's status of node 2: on" eval 'printf "action=status\nport=lab-node2\n" | lab_node_run 1 fence_lab'
 lab_nodes_wait_idle 30
 
+# Node 2's own services, with the lab's functions run there: a bus, libvirtd,
+# a running guest and hostdev-had; the bus, libvirtd and hostdev-had are
+# started again at power on (its boot list), the guest is not.
+node2_services() {
+	lab_node_run 2 lab_bus_start && lab_node_run 2 lab_libvirt_start &&
+		lab_node_run 2 lab_guest_define vm-a && lab_node_run 2 lab_guest_define vm-b &&
+		lab_node_run 2 lab_guest_start vm-a &&
+		lab_node_run 2 lab_daemon_group nic0 manual vm-a vm-b &&
+		lab_node_run 2 lab_daemon_start &&
+		printf '%s\n' lab_bus_start lab_libvirt_start lab_daemon_start >"$LAB_DIR/node2/boot"
+}
+# qemu_of N: the lab's pid of node N's QEMU.
+qemu_of() {
+	local p
+	for p in $(lab_node_procs "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = qemu-system-x86 ] && echo "$p"
+	done
+}
+t=$(date +%s%N)
+check "node 2 runs its own bus, libvirtd, guest vm-a and hostdev-had" node2_services
+diag "node 2's services up in $(ms_since "$t") ms"
+check "vm-a's QEMU is one of node 2's processes" eval '[ -n "$(qemu_of 2)" ]'
+check "node 1 does not see node 2's bus or libvirtd" \
+	eval '[ ! -S "$LAB_DIR/node1/libvirt/sock/libvirt-sock" ] && ! lab_node_run 1 test -S /run/dbus/system_bus_socket'
+diag "node 2 runs $(lab_node_procs 2 | wc -l) processes"
+
 t=$(date +%s%N)
 check "stonith_admin --fence lab-node2 from node 1" on_node 1 stonith_admin --fence lab-node2 --timeout 60
 diag "stonith_admin --fence: $(ms_since "$t") ms (the switch's off: $(power_times lab-node2 off) ms)"
@@ -97,7 +123,10 @@ check "node 1 alone, quorate" eval 'quorate 1 && lab_nodes_online 1 && ! lab_nod
 t=$(date +%s%N)
 check "node 2 powered on by the agent" power_on 2
 check "node 2 rejoins" lab_wait_for 60 lab_nodes_online 1 2
-diag "power on (the switch: $(power_times lab-node2 on) ms) -> node 2 online: $(ms_since "$t") ms"
+diag "power on (the switch, with node 2's services: $(power_times lab-node2 on) ms) -> node 2 online: $(ms_since "$t") ms"
+check "node 2's hostdev-had is back on its bus" lab_node_run 2 lab_daemon_owns_name
+check "node 2's libvirtd is back, vm-a shut off by the power cut" \
+	eval 'lab_node_run 2 lab_libvirt_answers && ! lab_node_run 2 lab_guest_active vm-a'
 lab_nodes_wait_idle 60
 
 # shellcheck disable=SC2034 # read by a check's eval
