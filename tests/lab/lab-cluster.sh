@@ -31,8 +31,8 @@ LAB_CLUSTER_NAME=hostdev-lab
 # Several nodes: "NAME=ADDRESS ..." (the nodelist, this node among them);
 # empty: this node alone, on loopback.
 : "${LAB_CLUSTER_NODES:=}"
-# Non-empty: stonith-enabled=true in the seeded CIB (a fence device is the
-# test's business, see fence_lab).
+# Non-empty: stonith-enabled=true and stonith-action=off in the seeded CIB (a
+# fence device is the test's business, see fence_lab).
 : "${LAB_CLUSTER_FENCING:=}"
 LAB_CLUSTER_DIR=$LAB_DIR/cluster
 
@@ -155,6 +155,13 @@ lab_cluster_seed_cib() {
 	# would not match the new cib.xml).
 	rm -f /var/lib/pacemaker/cib/cib*
 	CIB_file=$seed crm_attribute -t crm_config -n stonith-enabled -v $stonith || return 1
+	# A fenced node stays off until the test powers it on: a fencing that
+	# Pacemaker adds to a test's own (it may, when it sees the node leave
+	# before it hears of the test's fencing) cannot power it on behind the
+	# test's back.
+	if [ -n "$LAB_CLUSTER_FENCING" ]; then
+		CIB_file=$seed crm_attribute -t crm_config -n stonith-action -v off || return 1
+	fi
 	CIB_file=$seed crm_attribute -t crm_config -n dc-deadtime -v 1s || return 1
 	install -o hacluster -g haclient -m 0600 "$seed" /var/lib/pacemaker/cib/cib.xml
 }

@@ -2,8 +2,9 @@
 # Clusters of 2 or 3 nodes on one machine, with fencing; sourced inside
 # lab-run after lab-common.sh and lab-cluster.sh.
 #
-# A node is a PID + network + mount + UTS namespace of its own under a tini
-# as its PID 1: its own /run and /dev/shm (tmpfs), /etc/corosync,
+# A node is a PID + network + mount + UTS + cgroup namespace of its own under
+# a tini as its PID 1: its own cgroups (lab-nodeN below the lab's), /run and
+# /dev/shm (tmpfs), /etc/corosync,
 # /var/lib/corosync, /var/lib/pacemaker, /var/log/pacemaker (bound from its
 # "disk" $LAB_DIR/nodeN by lab-cluster.sh), the hostname lab-nodeN and one NIC,
 # eth0 = 10.99.0.N/24: a veth pair whose other end, lab-swN, is a port of the
@@ -46,8 +47,7 @@
 # Services other than the cluster (bus, libvirtd, hostdev-had) are started by
 # the test with lab_node_run; after a power cycle only the commands listed in
 # $LAB_DIR/nodeN/boot (one a line, lab_node_run's arguments) run again, before
-# the cluster.  Not yet: guests on several nodes at once (every node's libvirtd
-# would make the same cgroups: a node needs a cgroup namespace of its own).
+# the cluster.
 
 LAB_NODES_NET=10.99.0
 : "${LAB_POWER_DIR:=$LAB_DIR/power}"
@@ -79,25 +79,44 @@ lab_node_run() {
 	read -r holder <"$d/holder.pid"
 	LAB_DIR=$d LAB_CACHE=$LAB_CACHE LAB_POWER_DIR=$LAB_POWER_DIR LAB_NODE=$n \
 		LAB_CLUSTER_NODE=lab-node$n LAB_CLUSTER_NODES="$(lab_nodes_list)" LAB_CLUSTER_FENCING=1 \
-		nsenter -t "$holder" -p -n -m -u -- "$LAB_HOME/lab-node-exec" "$@"
+		nsenter -t "$holder" -p -n -m -u -C -- "$LAB_HOME/lab-node-exec" "$@"
 }
 
 # lab_node_prepare: inside a node just powered on (run by lab_node_on).  The
 # lab's /run and /dev/shm are unmounted first: one mount each, as lab-run
 # makes them (the lab's scripts check it).
 lab_node_prepare() {
-	echo "lab-node$LAB_NODE" >/proc/sys/kernel/hostname &&
+	"$LAB_HOME/lab-ns-init" --cgroups &&
+		echo "lab-node$LAB_NODE" >/proc/sys/kernel/hostname &&
 		ip link set lo up &&
 		ip addr add "$LAB_NODES_NET.$LAB_NODE/24" dev eth0 &&
 		ip link set eth0 up &&
 		umount -R /run && mount -t tmpfs -o mode=0755 lab-run /run &&
 		umount /dev/shm && mount -t tmpfs -o mode=1777 lab-shm /dev/shm &&
 		mkdir -p /run/lock /run/lab-power &&
-		mount --bind "$LAB_POWER_DIR" /run/lab-power
+		mount --bind "$LAB_POWER_DIR" /run/lab-power &&
+		touch /run/lab-node-cgroups
+}
+
+# lab_node_cgroups N: node N's cgroup, lab-nodeN, below the lab's in every
+# hierarchy; prints their cgroup.procs files.  In a cgroup namespace rooted
+# there, each node's libvirtd makes its own /machine (the same domain names
+# on two nodes would otherwise be the same cgroups).
+lab_node_cgroups() {
+	local mnt type d
+	while read -r _ mnt type _; do
+		case $type in cgroup | cgroup2) ;; *) continue ;; esac
+		d=$mnt/lab-node$1
+		[ -d "$d" ] || mkdir "$d" 2>/dev/null || continue
+		if [ -f "$d/cpuset.cpus" ] && [ -z "$(cat "$d/cpuset.cpus")" ]; then
+			cat "$mnt/cpuset.cpus" >"$d/cpuset.cpus" && cat "$mnt/cpuset.mems" >"$d/cpuset.mems"
+		fi
+		echo "$d/cgroup.procs"
+	done </proc/self/mounts
 }
 
 lab_node_on() {
-	local n=$1 d=$LAB_DIR/node$1 u holder cib=--keep-cib line
+	local n=$1 d=$LAB_DIR/node$1 u holder cib=--keep-cib line procs f
 	lab_node_is_on "$n" && return 0
 	mkdir -p "$d"
 	if [ "${2:-}" = --fresh ]; then
@@ -107,8 +126,12 @@ lab_node_on() {
 	# What lived in its /run died with it: pid files must not name the new
 	# node's processes (its pids start again at 1).
 	rm -rf "$d/libvirt/run" "$d/bus/pid" "$d"/*.pid "$d"/cluster/*.pid
-	unshare --pid --fork --kill-child --mount --propagation private --uts --net --mount-proc \
-		tini -- sleep infinity </dev/null >>"$d/init.log" 2>&1 &
+	procs=$(lab_node_cgroups "$n")
+	(
+		for f in $procs; do echo "$BASHPID" >"$f"; done
+		exec unshare --pid --fork --kill-child --mount --propagation private --uts --net \
+			--cgroup --mount-proc tini -- sleep infinity
+	) </dev/null >>"$d/init.log" 2>&1 &
 	u=$!
 	# unshare's child is the node's PID 1; tini runs once /proc is mounted.
 	lab_wait_for 10 grep -q . "/proc/$u/task/$u/children" || { echo "lab: node $n: no PID 1" >&2; return 1; }

@@ -1,13 +1,16 @@
 #!/bin/bash
 # Clusters of several nodes on one machine, with fencing on (lab-nodes.sh):
 # two nodes come online; a fence device, fence_lab, created with pcs and
-# started; node 2 fenced with stonith_admin --fence: every process of its
-# namespaces gone, node 1 alone and quorate (two_node); powered on through
-# the agent (action=on), it rejoins; stonith_admin --reboot power-cycles it
-# (new namespaces) and it rejoins.  Then three nodes, the device created
-# with crm, stonith-action=off: node 3's Corosync killed, Pacemaker fences
-# it (its processes gone, and it stays off), nodes 1 and 2 stay quorate;
-# powered on, it rejoins.  Durations are printed, never asserted.
+# started; node 2 runs a bus, libvirtd, a guest and hostdev-had of its own,
+# node 1 a libvirtd and a guest of the same name; node 2 fenced with
+# stonith_admin --fence: every process of its namespaces gone (its guest's
+# QEMU too), node 1 alone and quorate (two_node), its guest running; powered
+# on through the agent (action=on), it rejoins, its services back; with
+# stonith-action=reboot, node 2's Corosync killed: Pacemaker reboots it
+# through the switch and it rejoins.  Then three nodes, the device created
+# with crm (stonith-action=off, the lab's default): node 3's Corosync
+# killed, Pacemaker fences it (its processes gone, and it stays off), nodes
+# 1 and 2 stay quorate; powered on, it rejoins.  Durations are printed, never asserted.
 # shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
 set -u
 # shellcheck source=tests/lab/lab.sh
@@ -39,6 +42,17 @@ on_node() {
 fenced() {
 	lab_node_run 1 stonith_admin --history "lab-node$1" --output-as=xml 2>/dev/null |
 		grep -q "<fence_event [^>]*action=\"$2\" target=\"lab-node$1\"[^>]*status=\"success\""
+}
+
+# down_clean N: Pacemaker, on node 1, has node N offline and clean (fenced),
+# and nothing left to do: no fencing of it pending either.  Pacemaker may
+# fence a node a second time when it sees it leave before it hears of a
+# fencing it did not ask for (stonith_admin's); stonith-action=off makes that
+# one harmless, and this wait makes sure it is over.
+down_clean() {
+	lab_node_run 1 crm_mon -1 --output-as=xml 2>/dev/null |
+		grep -q "<node name=\"lab-node$1\" [^>]*online=\"false\"[^>]*unclean=\"false\"" &&
+		lab_node_run 1 lab_cluster_idle
 }
 
 # gone N: node N is off and not one process of its namespaces is left.
@@ -78,7 +92,9 @@ diag "2 nodes online in $(ms_since "$t") ms"
 bail_out_unless_passed "the 2 nodes did not come online"
 check "each node has its own hostname and Corosync address" \
 	eval '[ "$(lab_node_run 2 cat /proc/sys/kernel/hostname)" = lab-node2 ] && lab_node_run 2 corosync-cfgtool -s | grep -q "10.99.0.2"'
-check "fencing enabled" eval '[ "$(lab_node_run 1 crm_attribute -t crm_config -n stonith-enabled -q -G)" = true ]'
+check "fencing enabled, a fenced node stays off" \
+	eval '[ "$(lab_node_run 1 crm_attribute -t crm_config -n stonith-enabled -q -G)" = true ] &&
+		[ "$(lab_node_run 1 crm_attribute -t crm_config -n stonith-action -q -G)" = off ]'
 check "fence device created with pcs" \
 	on_node 1 pcs stonith create fence-lab fence_lab pcmk_host_list="lab-node1 lab-node2"
 check "the fence device starts" lab_wait_for 30 device_started
@@ -88,7 +104,8 @@ lab_nodes_wait_idle 30
 
 # Node 2's own services, with the lab's functions run there: a bus, libvirtd,
 # a running guest and hostdev-had; the bus, libvirtd and hostdev-had are
-# started again at power on (its boot list), the guest is not.
+# started again at power on (its boot list), the guest is not.  Node 1 runs a
+# libvirtd and a guest of the same name beside it, in cgroups of its own.
 node2_services() {
 	lab_node_run 2 lab_bus_start && lab_node_run 2 lab_libvirt_start &&
 		lab_node_run 2 lab_guest_define vm-a && lab_node_run 2 lab_guest_define vm-b &&
@@ -108,8 +125,15 @@ t=$(date +%s%N)
 check "node 2 runs its own bus, libvirtd, guest vm-a and hostdev-had" node2_services
 diag "node 2's services up in $(ms_since "$t") ms"
 check "vm-a's QEMU is one of node 2's processes" eval '[ -n "$(qemu_of 2)" ]'
-check "node 1 does not see node 2's bus or libvirtd" \
-	eval '[ ! -S "$LAB_DIR/node1/libvirt/sock/libvirt-sock" ] && ! lab_node_run 1 test -S /run/dbus/system_bus_socket'
+t=$(date +%s%N)
+check "node 1 runs its own libvirtd and a guest of the same name" \
+	eval 'lab_node_run 1 lab_libvirt_start && lab_node_run 1 lab_guest_define vm-a && lab_node_run 1 lab_guest_start vm-a'
+diag "node 1's libvirtd and guest up in $(ms_since "$t") ms"
+check "node 1 sees neither node 2's bus nor its domains" \
+	eval '! lab_node_run 1 test -S /run/dbus/system_bus_socket && [ "$(lab_node_run 1 virsh list --all --name | xargs)" = vm-a ] &&
+		[ "$(lab_node_run 2 virsh list --all --name | xargs)" = "vm-a vm-b" ]'
+check "each vm-a's QEMU in its own node's cgroups" \
+	eval 'grep -q ":/lab-node1/machine/" "/proc/$(qemu_of 1)/cgroup" && grep -q ":/lab-node2/machine/" "/proc/$(qemu_of 2)/cgroup"'
 diag "node 2 runs $(lab_node_procs 2 | wc -l) processes"
 
 t=$(date +%s%N)
@@ -117,9 +141,11 @@ check "stonith_admin --fence lab-node2 from node 1" on_node 1 stonith_admin --fe
 diag "stonith_admin --fence: $(ms_since "$t") ms (the switch's off: $(power_times lab-node2 off) ms)"
 check "node 2 powered off: no process of it left" gone 2
 check "the fencer's history has it" fenced 2 off
+check "Pacemaker has node 2 down and clean, nothing pending" lab_wait_for 60 down_clean 2
 check "the agent's status of node 2: off (2)" \
 	eval 'printf "action=status\nport=lab-node2\n" | lab_node_run 1 fence_lab; [ $? = 2 ]'
 check "node 1 alone, quorate" eval 'quorate 1 && lab_nodes_online 1 && ! lab_nodes_online 2'
+check "node 1's vm-a runs on" lab_node_run 1 lab_guest_active vm-a
 t=$(date +%s%N)
 check "node 2 powered on by the agent" power_on 2
 check "node 2 rejoins" lab_wait_for 60 lab_nodes_online 1 2
@@ -129,19 +155,22 @@ check "node 2's libvirtd is back, vm-a shut off by the power cut" \
 	eval 'lab_node_run 2 lab_libvirt_answers && ! lab_node_run 2 lab_guest_active vm-a'
 lab_nodes_wait_idle 60
 
+# Node 2 lost (its Corosync killed) and fenced by Pacemaker itself, with
+# stonith-action=reboot: powered off and on by the switch, it rejoins.
 # shellcheck disable=SC2034 # read by a check's eval
 boots=$(lab_node_boots 2)
+check "stonith-action=reboot, set with pcs" on_node 1 pcs property set stonith-action=reboot
+lab_nodes_wait_idle 30
 t=$(date +%s%N)
-check "stonith_admin --reboot lab-node2 from node 1" on_node 1 stonith_admin --reboot lab-node2 --timeout 60
-diag "stonith_admin --reboot: $(ms_since "$t") ms"
-# The fencer's history does not keep it: once node 2 is back, it shows the
-# earlier "off" alone (Pacemaker 2.1.5); its log and the switch do.
-check "node 1's fencer did the reboot, through the switch" \
-	eval 'grep -q "Operation .reboot. targeting lab-node2 by lab-node1 .*: OK" "$LAB_DIR/node1/cluster/var-log-pacemaker/pacemaker.log" &&
-		grep -q " lab-node2 reboot end 0$" "$LAB_DIR/power/log"'
+check "node 2's Corosync killed" lab_node_run 2 eval 'kill -KILL "$(cat "$LAB_CLUSTER_DIR/corosync.pid")"'
+check "Pacemaker reboots node 2 through the switch" \
+	lab_wait_for 60 eval 'grep -q " lab-node2 reboot end 0$" "$LAB_DIR/power/log"'
+diag "kill -> node 2 rebooted: $(ms_since "$t") ms (the switch's reboot: $(power_times lab-node2 reboot) ms)"
+check "node 1's fencer did it" lab_wait_for 30 \
+	grep -q "Operation .reboot. targeting lab-node2 by lab-node1 for pacemaker-controld.*: OK" "$LAB_DIR/node1/cluster/var-log-pacemaker/pacemaker.log"
 check "node 2 was powered off and on again" eval 'lab_node_is_on 2 && [ "$(lab_node_boots 2)" = $((boots + 1)) ]'
 check "node 2 rejoins after the reboot" lab_wait_for 60 lab_nodes_online 1 2
-diag "stonith_admin --reboot -> node 2 online: $(ms_since "$t") ms"
+diag "kill -> node 2 online again: $(ms_since "$t") ms"
 check "both nodes quorate" eval 'quorate 1 && quorate 2'
 check "all nodes powered off" lab_nodes_stop
 
@@ -153,7 +182,6 @@ diag "3 nodes online in $(ms_since "$t") ms"
 bail_out_unless_passed "the 3 nodes did not come online"
 check "fence device created with crm" \
 	on_node 1 crm configure primitive fence-lab stonith:fence_lab params pcmk_host_list="lab-node1 lab-node2 lab-node3"
-check "stonith-action=off (a fenced node stays off)" on_node 1 crm configure property stonith-action=off
 check "the fence device starts" lab_wait_for 30 device_started
 lab_nodes_wait_idle 30
 t=$(date +%s%N)
@@ -161,6 +189,7 @@ check "node 3's Corosync killed" lab_node_run 3 eval 'kill -KILL "$(cat "$LAB_CL
 check "Pacemaker fences node 3" lab_wait_for 60 fenced 3 off
 diag "kill -> node 3 fenced: $(ms_since "$t") ms (the switch's off: $(power_times lab-node3 off) ms)"
 check "node 3 powered off: no process of it left" gone 3
+check "Pacemaker has node 3 down and clean, nothing pending" lab_wait_for 60 down_clean 3
 check "nodes 1 and 2 quorate, online" eval 'quorate 1 && quorate 2 && lab_nodes_online 1 2 && ! lab_nodes_online 3'
 t=$(date +%s%N)
 check "node 3 powered on" power_on 3
