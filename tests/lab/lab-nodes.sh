@@ -235,7 +235,7 @@ lab_power_serve() {
 }
 
 lab_nodes_setup() {
-	mkdir -p "$LAB_POWER_DIR" && echo "$1" >"$LAB_POWER_DIR/nodes" || return 1
+	mkdir -p "$LAB_POWER_DIR" && echo "$1" >"$LAB_POWER_DIR/nodes" && : >>"$LAB_POWER_DIR/log" || return 1
 	[ -p "$LAB_POWER_DIR/requests" ] || mkfifo "$LAB_POWER_DIR/requests" || return 1
 	if ! ip link show lab-br0 >/dev/null 2>&1; then
 		ip link add lab-br0 type bridge && ip link set lab-br0 up || return 1

@@ -78,10 +78,19 @@ power_on() {
 		{ diag "$(cat "$LAB_DIR/fence.out")"; return 1; }
 }
 
-# power_times NODE ACTION: how long the switch's last ACTION of NODE took.
+# power_mark: remember where the switch's log ends.
+power_mark() { power_from=$(($(wc -l <"$LAB_DIR/power/log") + 1)); }
+power_from=1
+# power_times NODE ACTION: how long the switch's first ACTION of NODE since
+# the mark took.
 power_times() {
-	awk -v n="$1" -v a="$2" '$2 == n && $3 == a && $4 == "begin" { b = $1 }
-		$2 == n && $3 == a && $4 == "end" { e = $1 } END { printf "%d", (e - b) / 1000000 }' "$LAB_DIR/power/log"
+	awk -v n="$1" -v a="$2" -v from="$power_from" 'NR >= from && $2 == n && $3 == a && $4 == "begin" && !b { b = $1 }
+		NR >= from && $2 == n && $3 == a && $4 == "end" && !e { e = $1 } END { printf "%d", (e - b) / 1000000 }' "$LAB_DIR/power/log"
+}
+# power_count NODE ACTION: how many times since the mark.
+power_count() {
+	awk -v n="$1" -v a="$2" -v from="$power_from" 'NR >= from && $2 == n && $3 == a && $4 == "begin" { c++ }
+		END { printf "%d", c }' "$LAB_DIR/power/log"
 }
 
 # --- Two nodes.
@@ -136,16 +145,19 @@ check "each vm-a's QEMU in its own node's cgroups" \
 	eval 'grep -q ":/lab-node1/machine/" "/proc/$(qemu_of 1)/cgroup" && grep -q ":/lab-node2/machine/" "/proc/$(qemu_of 2)/cgroup"'
 diag "node 2 runs $(lab_node_procs 2 | wc -l) processes"
 
+power_mark
 t=$(date +%s%N)
 check "stonith_admin --fence lab-node2 from node 1" on_node 1 stonith_admin --fence lab-node2 --timeout 60
 diag "stonith_admin --fence: $(ms_since "$t") ms (the switch's off: $(power_times lab-node2 off) ms)"
 check "node 2 powered off: no process of it left" gone 2
 check "the fencer's history has it" fenced 2 off
 check "Pacemaker has node 2 down and clean, nothing pending" lab_wait_for 60 down_clean 2
+diag "node 2 powered off $(power_count lab-node2 off) time(s): Pacemaker adds its own when it sees node 2 leave first"
 check "the agent's status of node 2: off (2)" \
 	eval 'printf "action=status\nport=lab-node2\n" | lab_node_run 1 fence_lab; [ $? = 2 ]'
 check "node 1 alone, quorate" eval 'quorate 1 && lab_nodes_online 1 && ! lab_nodes_online 2'
 check "node 1's vm-a runs on" lab_node_run 1 lab_guest_active vm-a
+power_mark
 t=$(date +%s%N)
 check "node 2 powered on by the agent" power_on 2
 check "node 2 rejoins" lab_wait_for 60 lab_nodes_online 1 2
@@ -161,6 +173,7 @@ lab_nodes_wait_idle 60
 boots=$(lab_node_boots 2)
 check "stonith-action=reboot, set with pcs" on_node 1 pcs property set stonith-action=reboot
 lab_nodes_wait_idle 30
+power_mark
 t=$(date +%s%N)
 check "node 2's Corosync killed" lab_node_run 2 eval 'kill -KILL "$(cat "$LAB_CLUSTER_DIR/corosync.pid")"'
 check "Pacemaker reboots node 2 through the switch" \
@@ -184,6 +197,7 @@ check "fence device created with crm" \
 	on_node 1 crm configure primitive fence-lab stonith:fence_lab params pcmk_host_list="lab-node1 lab-node2 lab-node3"
 check "the fence device starts" lab_wait_for 30 device_started
 lab_nodes_wait_idle 30
+power_mark
 t=$(date +%s%N)
 check "node 3's Corosync killed" lab_node_run 3 eval 'kill -KILL "$(cat "$LAB_CLUSTER_DIR/corosync.pid")"'
 check "Pacemaker fences node 3" lab_wait_for 60 fenced 3 off
