@@ -36,6 +36,9 @@
 #   lab_nodes_online [N...]   every node given (default: all) online, seen
 #                             from node $LAB_NODES_VIEW (default 1)
 #   lab_nodes_wait_idle [S]   the DC idle (60 s by default)
+#   lab_nodes_device_holders [--alias A] DOMAIN...
+#                             every node's running holders of the stand-in
+#                             device, "lab-nodeN:DOMAIN ..." (for samplers)
 #
 # Fencing: the fence agent fence_lab (put in the lab's /usr/sbin, an overlay,
 # where Pacemaker's fencer looks) sends its requests to the lab's power
@@ -260,6 +263,26 @@ lab_nodes_online() {
 	for n; do
 		grep -q "<node name=\"lab-node$n\" [^>]*online=\"true\"" <<<"$xml" || return 1
 	done
+}
+
+# lab_nodes_device_holders [--alias A] DOMAIN...: the running domains among
+# DOMAIN... whose live XML has the stand-in device, on every node powered on
+# that has a libvirtd, as "lab-nodeN:DOMAIN", space-separated.
+lab_nodes_device_holders() {
+	local opt=() n d out=
+	if [ "${1:-}" = --alias ]; then
+		opt=(--alias "$2")
+		shift 2
+	fi
+	for ((n = 1; n <= $(lab_nodes_count); n++)); do
+		if ! lab_node_is_on "$n" || [ ! -s "$LAB_DIR/node$n/libvirt/etc/libvirtd.conf" ]; then
+			continue
+		fi
+		for d in $(lab_node_run "$n" lab_device_holders "${opt[@]}" "$@" 2>/dev/null); do
+			out="$out lab-node$n:$d"
+		done
+	done
+	echo "${out# }"
 }
 
 lab_nodes_wait_idle() {

@@ -2,15 +2,17 @@
 # Clusters of several nodes on one machine, with fencing on (lab-nodes.sh):
 # two nodes come online; a fence device, fence_lab, created with pcs and
 # started; node 2 runs a bus, libvirtd, a guest and hostdev-had of its own,
-# node 1 a libvirtd and a guest of the same name; node 2 fenced with
-# stonith_admin --fence: every process of its namespaces gone (its guest's
-# QEMU too), node 1 alone and quorate (two_node), its guest running; powered
-# on through the agent (action=on), it rejoins, its services back; with
+# node 1 a libvirtd and a guest of the same name, holding the stand-in
+# device; node 2 fenced with stonith_admin --fence: every process of its
+# namespaces gone (its guest's QEMU too), node 1 alone and quorate
+# (two_node), its guest running with the device; powered on through the
+# agent (action=on), it rejoins, its services back; with
 # stonith-action=reboot, node 2's Corosync killed: Pacemaker reboots it
 # through the switch and it rejoins.  Then three nodes, the device created
 # with crm (stonith-action=off, the lab's default): node 3's Corosync
 # killed, Pacemaker fences it (its processes gone, and it stays off), nodes
-# 1 and 2 stay quorate; powered on, it rejoins.  Durations are printed, never asserted.
+# 1 and 2 stay quorate; powered on, it rejoins.  Durations are printed,
+# never asserted.
 # shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
 set -u
 # shellcheck source=tests/lab/lab.sh
@@ -114,7 +116,8 @@ lab_nodes_wait_idle 30
 # Node 2's own services, with the lab's functions run there: a bus, libvirtd,
 # a running guest and hostdev-had; the bus, libvirtd and hostdev-had are
 # started again at power on (its boot list), the guest is not.  Node 1 runs a
-# libvirtd and a guest of the same name beside it, in cgroups of its own.
+# libvirtd and a guest of the same name beside it, in cgroups of its own, and
+# the stand-in device, found there by reading every node's guests.
 node2_services() {
 	lab_node_run 2 lab_bus_start && lab_node_run 2 lab_libvirt_start &&
 		lab_node_run 2 lab_guest_define vm-a && lab_node_run 2 lab_guest_define vm-b &&
@@ -143,6 +146,8 @@ check "node 1 sees neither node 2's bus nor its domains" \
 		[ "$(lab_node_run 2 virsh list --all --name | xargs)" = "vm-a vm-b" ]'
 check "each vm-a's QEMU in its own node's cgroups" \
 	eval 'grep -q ":/lab-node1/machine/" "/proc/$(qemu_of 1)/cgroup" && grep -q ":/lab-node2/machine/" "/proc/$(qemu_of 2)/cgroup"'
+check "the stand-in device attached to node 1's vm-a" lab_node_run 1 lab_device_attach vm-a
+check "read on every node, it is on node 1's vm-a alone" eval '[ "$(lab_nodes_device_holders vm-a vm-b)" = lab-node1:vm-a ]'
 diag "node 2 runs $(lab_node_procs 2 | wc -l) processes"
 
 power_mark
@@ -156,7 +161,7 @@ diag "node 2 powered off $(power_count lab-node2 off) time(s): Pacemaker adds it
 check "the agent's status of node 2: off (2)" \
 	eval 'printf "action=status\nport=lab-node2\n" | lab_node_run 1 fence_lab; [ $? = 2 ]'
 check "node 1 alone, quorate" eval 'quorate 1 && lab_nodes_online 1 && ! lab_nodes_online 2'
-check "node 1's vm-a runs on" lab_node_run 1 lab_guest_active vm-a
+check "node 1's vm-a runs on, with the device" eval '[ "$(lab_nodes_device_holders vm-a vm-b)" = lab-node1:vm-a ]'
 power_mark
 t=$(date +%s%N)
 check "node 2 powered on by the agent" power_on 2
