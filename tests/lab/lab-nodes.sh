@@ -165,7 +165,7 @@ lab_node_procs() {
 	[ -s "$LAB_DIR/node$1/netns" ] || return 0
 	read -r ns <"$LAB_DIR/node$1/netns"
 	ns=${ns#net:[}
-	find /proc/[0-9]*/ns -maxdepth 1 -name net -lname "*${ns%]}*" 2>/dev/null | cut -d/ -f3
+	find /proc/[0-9]*/ns -maxdepth 1 -name net -lname "net:\[${ns%]}\]" 2>/dev/null | cut -d/ -f3
 }
 
 lab_node_off() {
