@@ -4,16 +4,16 @@
 #
 # A node is a PID + network + mount + UTS + cgroup namespace of its own under
 # a tini as its PID 1: its own cgroups (lab-nodeN below the lab's), /run and
-# /dev/shm (tmpfs), /etc/corosync,
-# /var/lib/corosync, /var/lib/pacemaker, /var/log/pacemaker (bound from its
-# "disk" $LAB_DIR/nodeN by lab-cluster.sh), the hostname lab-nodeN and one NIC,
-# eth0 = 10.99.0.N/24: a veth pair whose other end, lab-swN, is a port of the
-# bridge lab-br0 in the lab's own network namespace (the switch).  Its
-# Corosync (knet, a nodelist of every node) and Pacemaker are lab-cluster.sh's,
-# run inside it.  Powering a node off kills its PID 1: the kernel kills every
-# process of the node, and its NIC goes with its network namespace; its disk
-# stays.  Powering it on makes fresh namespaces and starts Corosync and
-# Pacemaker again, with the CIB the node had.
+# /dev/shm (tmpfs), /etc/corosync, /var/lib/corosync, /var/lib/pacemaker,
+# /var/log/pacemaker (bound from its "disk" $LAB_DIR/nodeN by lab-cluster.sh),
+# the hostname lab-nodeN and one NIC, eth0 = 10.99.0.N/24: a veth pair whose
+# other end, lab-swN, is a port of the bridge lab-br0 in the lab's own network
+# namespace (the switch).  Its Corosync (knet, a nodelist of every node) and
+# Pacemaker are lab-cluster.sh's, run inside it.  Powering a node off kills
+# its PID 1: the kernel kills every process of the node, and its NIC goes
+# with its network namespace; its disk stays.  Powering it on makes fresh
+# namespaces and starts Corosync and Pacemaker again, with the CIB the node
+# had.
 #
 #   lab_nodes_start COUNT     COUNT (2 or 3) nodes powered on with a fresh CIB
 #                             (stonith-enabled=true, no fence device yet);
@@ -36,6 +36,8 @@
 #   lab_nodes_online [N...]   every node given (default: all) online, seen
 #                             from node $LAB_NODES_VIEW (default 1)
 #   lab_nodes_wait_idle [S]   the DC idle (60 s by default)
+#   lab_nodes_down N          Pacemaker has node N offline and clean (fenced)
+#                             and nothing left to do, no fencing pending
 #   lab_nodes_device_holders [--alias A] DOMAIN...
 #                             every node's running holders of the stand-in
 #                             device, "lab-nodeN:DOMAIN ..." (for samplers)
@@ -45,7 +47,11 @@
 # switch, lab_power_serve, which runs in the lab's top namespaces (a node
 # cannot see another node's processes) from lab_nodes_start on.  Every
 # action it takes is a line of $LAB_DIR/power/log: "NANOSECONDS NODE ACTION
-# begin" and "... end STATUS".
+# begin" and "... end STATUS".  The seeded CIB has stonith-action=off: a
+# fenced node stays off until the test powers it on.  Pacemaker may fence a
+# node a second time when it sees it leave before it hears of a fencing it
+# did not ask for (stonith_admin's): that one is then harmless, and
+# lab_nodes_down waits until it is over.
 #
 # Services other than the cluster (bus, libvirtd, hostdev-had) are started by
 # the test with lab_node_run; after a power cycle only the commands listed in
@@ -283,6 +289,12 @@ lab_nodes_device_holders() {
 		done
 	done
 	echo "${out# }"
+}
+
+lab_nodes_down() {
+	lab_node_run "${LAB_NODES_VIEW:-1}" crm_mon -1 --output-as=xml 2>/dev/null |
+		grep -q "<node name=\"lab-node$1\" [^>]*online=\"false\"[^>]*unclean=\"false\"" &&
+		lab_node_run "${LAB_NODES_VIEW:-1}" lab_cluster_idle
 }
 
 lab_nodes_wait_idle() {
