@@ -16,8 +16,11 @@ packages=(
 	# lab: bus, cluster
 	dbus-daemon dbus-bin corosync pacemaker pacemaker-cli-utils crmsh pcs
 	resource-agents fence-agents
+	# lab: several cluster nodes on one machine (namespaces entered with
+	# nsenter, veth pairs to a bridge made with ip)
+	util-linux iproute2
 	# tests
-	shellcheck libxml2-utils util-linux procps psmisc iproute2 jq
+	shellcheck libxml2-utils procps psmisc jq
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -1,12 +1,18 @@
 # shellcheck shell=bash
 # A real single-node Corosync + Pacemaker cluster, sourced inside lab-run
-# after lab-common.sh.
+# after lab-common.sh; or one node of a cluster of several (lab-nodes.sh sets
+# LAB_CLUSTER_NODE, LAB_CLUSTER_NODES and LAB_CLUSTER_FENCING, and runs these
+# functions inside that node's namespaces).
 #
 #   lab_cluster_start          bind private state folders over the system
 #                              paths, write the config, seed a fresh CIB,
 #                              start corosync and pacemakerd, return once the
 #                              node is online, a DC elected and all idle;
 #                              on failure a "lab: ..." line and status 1
+#   lab_cluster_boot --fresh|--keep-cib
+#                              the same without waiting for the node to be
+#                              online (a node powered on); --keep-cib keeps
+#                              the CIB on its disk, as a rebooted node does
 #   lab_cluster_stop           stop pacemakerd and all its daemons (even
 #                              orphaned ones), then corosync; bounded waits,
 #                              then KILL; safe to call twice or unstarted
@@ -21,7 +27,13 @@
 
 LAB_CLUSTER_NAME=hostdev-lab
 # Set by `name:` in the nodelist, so it need not match `uname -n`.
-LAB_CLUSTER_NODE=lab-node1
+: "${LAB_CLUSTER_NODE:=lab-node1}"
+# Several nodes: "NAME=ADDRESS ..." (the nodelist, this node among them);
+# empty: this node alone, on loopback.
+: "${LAB_CLUSTER_NODES:=}"
+# Non-empty: stonith-enabled=true and stonith-action=off in the seeded CIB (a
+# fence device is the test's business, see fence_lab).
+: "${LAB_CLUSTER_FENCING:=}"
 LAB_CLUSTER_DIR=$LAB_DIR/cluster
 
 # A failure is reported and returned, not fatal: tests wrap these calls in
@@ -82,9 +94,34 @@ lab_cluster_home() {
 	mkdir -p "$HOME"
 }
 
+# lab_cluster_nodelist: the nodelist section, from LAB_CLUSTER_NODES.
+lab_cluster_nodelist() {
+	local nodes=${LAB_CLUSTER_NODES:-$LAB_CLUSTER_NODE=127.0.0.1} n id=0
+	echo "nodelist {"
+	for n in $nodes; do
+		id=$((id + 1))
+		printf '\tnode {\n\t\tname: %s\n\t\tnodeid: %s\n\t\tring0_addr: %s\n\t}\n' \
+			"${n%%=*}" "$id" "${n#*=}"
+	done
+	echo "}"
+}
+
+# Several nodes: quorate only once every node has been seen (no fencing of a
+# node that is still starting); two nodes: two_node, the survivor of a
+# two-node cluster stays quorate and fences the other.
+lab_cluster_quorum() {
+	local count=0 n
+	for n in $LAB_CLUSTER_NODES; do count=$((count + 1)); done
+	echo "quorum {"
+	echo "	provider: corosync_votequorum"
+	if [ "$count" -gt 1 ]; then echo "	wait_for_all: 1"; fi
+	if [ "$count" = 2 ]; then echo "	two_node: 1"; fi
+	echo "}"
+}
+
 lab_cluster_write_conf() {
 	cat >/etc/corosync/corosync.conf <<-EOF
-	# Written by lab-cluster.sh: one node, knet on loopback.
+	# Written by lab-cluster.sh: knet, ${LAB_CLUSTER_NODES:-one node on loopback}.
 	totem {
 		version: 2
 		cluster_name: $LAB_CLUSTER_NAME
@@ -100,30 +137,31 @@ lab_cluster_write_conf() {
 		logfile: $LAB_CLUSTER_DIR/corosync.log
 		timestamp: hires
 	}
-	quorum {
-		provider: corosync_votequorum
-	}
-	nodelist {
-		node {
-			name: $LAB_CLUSTER_NODE
-			nodeid: 1
-			ring0_addr: 127.0.0.1
-		}
-	}
+	$(lab_cluster_quorum)
+	$(lab_cluster_nodelist)
 	EOF
 }
 
-# Without stonith-enabled=false nothing starts (no fencing device).  The
-# default dc-deadtime of 20 s delays the first election: 2 s gives an online
-# node in 4.7 s, 1 s in 3.7 s; 0 never elects a DC.  One node of one vote is
-# quorate, so no-quorum-policy stays at its default.
+# Without stonith-enabled=false nothing starts (no fencing device) unless
+# the test configures one (LAB_CLUSTER_FENCING).  The default dc-deadtime of
+# 20 s delays the first election: 2 s gives an online node in 4.7 s, 1 s in
+# 3.7 s; 0 never elects a DC.  One node of one vote is quorate, so
+# no-quorum-policy stays at its default.
 lab_cluster_seed_cib() {
-	local seed=$LAB_CLUSTER_DIR/cib-seed.xml
+	local seed=$LAB_CLUSTER_DIR/cib-seed.xml stonith=false
+	[ -n "$LAB_CLUSTER_FENCING" ] && stonith=true
 	cibadmin --empty >"$seed" || return 1
 	# A restart in the same lab starts afresh too (a stale cib.xml.sig
 	# would not match the new cib.xml).
 	rm -f /var/lib/pacemaker/cib/cib*
-	CIB_file=$seed crm_attribute -t crm_config -n stonith-enabled -v false || return 1
+	CIB_file=$seed crm_attribute -t crm_config -n stonith-enabled -v $stonith || return 1
+	# A fenced node stays off until the test powers it on: a fencing that
+	# Pacemaker adds to a test's own (it may, when it sees the node leave
+	# before it hears of the test's fencing) cannot power it on behind the
+	# test's back.
+	if [ -n "$LAB_CLUSTER_FENCING" ]; then
+		CIB_file=$seed crm_attribute -t crm_config -n stonith-action -v off || return 1
+	fi
 	CIB_file=$seed crm_attribute -t crm_config -n dc-deadtime -v 1s || return 1
 	install -o hacluster -g haclient -m 0600 "$seed" /var/lib/pacemaker/cib/cib.xml
 }
@@ -134,6 +172,8 @@ lab_cluster_spawn() {
 	local name=$1 pidfile=$LAB_CLUSTER_DIR/$1.pid
 	shift
 	# The child writes its own pid: $! would be setsid's if it had to fork.
+	# A stale file (a node powered off) must not pass for it.
+	rm -f "$pidfile"
 	# shellcheck disable=SC2016 # expanded by the child
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
 		</dev/null >"$LAB_CLUSTER_DIR/$name.out" 2>&1 &
@@ -148,20 +188,26 @@ lab_cluster_online() {
 		grep -q "<node name=\"$LAB_CLUSTER_NODE\" [^>]*online=\"true\"" <<<"$xml"
 }
 
-lab_cluster_start() {
-	local timeout=${LAB_CLUSTER_TIMEOUT:-30}
+lab_cluster_boot() {
 	lab_cluster_check_ns && lab_cluster_check_net || return 1
 	mkdir -p "$LAB_CLUSTER_DIR" &&
 		lab_cluster_bind_state || lab_cluster_fail "cannot bind the cluster's folders" || return 1
-	lab_cluster_home && lab_cluster_write_conf &&
+	lab_cluster_home && lab_cluster_write_conf || lab_cluster_fail "cannot write corosync.conf" || return 1
+	if [ "$1" != --keep-cib ] || [ ! -s /var/lib/pacemaker/cib/cib.xml ]; then
 		lab_cluster_seed_cib || lab_cluster_fail "cannot seed the CIB" || return 1
+	fi
 	lab_cluster_spawn corosync corosync -f -c /etc/corosync/corosync.conf || return 1
 	# pacemakerd fails at once if Corosync's CPG is not up yet.
 	lab_wait_for 30 corosync-cfgtool -s >/dev/null 2>&1 ||
 		lab_cluster_fail "corosync did not come up (another cluster in this network namespace? see $LAB_CLUSTER_DIR/corosync.log)" ||
 		return 1
 	PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \
-		lab_cluster_spawn pacemakerd pacemakerd || return 1
+		lab_cluster_spawn pacemakerd pacemakerd
+}
+
+lab_cluster_start() {
+	local timeout=${LAB_CLUSTER_TIMEOUT:-30}
+	lab_cluster_boot --fresh || return 1
 	lab_wait_for "$timeout" lab_cluster_online ||
 		lab_cluster_fail "node '$LAB_CLUSTER_NODE' not online after $timeout s (see $LAB_CLUSTER_DIR/var-log-pacemaker/pacemaker.log)" ||
 		return 1
@@ -180,8 +226,12 @@ lab_cluster_wait_idle() {
 # even the first.  Same test, faster: the DC is idle and the scheduler, run
 # on the live CIB, plans no action (an empty transition graph).
 lab_cluster_idle() {
-	local graph=$LAB_CLUSTER_DIR/idle-graph.xml
-	crmadmin -q -S "$LAB_CLUSTER_NODE" 2>&1 | grep -q S_IDLE &&
+	local graph=$LAB_CLUSTER_DIR/idle-graph.xml dc=$LAB_CLUSTER_NODE
+	# Several nodes: only the DC's controller is ever S_IDLE.
+	if [ -n "$LAB_CLUSTER_NODES" ]; then
+		dc=$(crmadmin -q -D 2>&1) && [ -n "$dc" ] || return 1
+	fi
+	crmadmin -q -S "$dc" 2>&1 | grep -q S_IDLE &&
 		crm_simulate -L -G "$graph" >/dev/null 2>&1 &&
 		! grep -q '<synapse' "$graph"
 }
