@@ -326,6 +326,9 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
 
         if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
+        /* The resource agent's sign that this host runs hostdev-had. */
+        if (mkdir(HDHA_RUNTIME_DIR, 0755) < 0 && errno != EEXIST)
+                log_warning_errno(-errno, "Cannot create '%s', ignoring: %m", HDHA_RUNTIME_DIR);
         r = hdha_table_path(config->state_directory, &table_path);
         if (r < 0)
                 return log_oom();

@@ -17,7 +17,7 @@ packages=(
 	dbus-daemon dbus-bin corosync pacemaker pacemaker-cli-utils crmsh pcs
 	resource-agents fence-agents
 	# tests
-	shellcheck libxml2-utils util-linux procps psmisc iproute2 jq
+	shellcheck libxml2-utils util-linux procps psmisc iproute2 jq strace
 )
 
 say() { printf 'setup: %s\n' "$*"; }
