@@ -68,8 +68,10 @@ lab_agent_execs() {
 }
 
 lab_agent() {
-	local action=$1 shell=() agent=$LAB_AGENT
+	local action=$1 shell=() agent=$LAB_AGENT.real
 	shift
+	# The wrapper only to trace: it costs a process.
+	[ -d "$LAB_AGENT_TRACE_DIR" ] && agent=$LAB_AGENT
 	[ -n "${LAB_AGENT_TRACE:-}" ] && shell=(sh -x) agent=$LAB_AGENT.real
 	env -i PATH="$PATH" OCF_ROOT=/usr/lib/ocf OCF_RESKEY_CRM_meta_timeout=20000 \
 		OCF_RESKEY_crm_feature_set=3.16.2 "$@" "${shell[@]}" "$agent" "$action"
