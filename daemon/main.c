@@ -104,9 +104,19 @@ static void env_pacemaker_set_score(void *userdata, const char *resource, const 
         int r;
 
         r = hdha_pcmk_exec_set_score(d->pcmk, resource, node, score);
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "Failed to set the promotion score of '%s' on '%s', ignoring: %m", resource,
                                   node);
+                hdha_manager_pacemaker_score_lost(d->manager, resource, node);
+        }
+}
+
+/* A score command failed: sent again at the agent's next call. */
+static void on_pcmk_score_failed(void *userdata, const char *resource, const char *node) {
+        Daemon *d = userdata;
+
+        if (d->manager)
+                hdha_manager_pacemaker_score_lost(d->manager, resource, node);
 }
 
 static void env_pacemaker_report_failure(void *userdata, const char *resource, const char *node,
@@ -340,6 +350,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         r = hdha_pcmk_exec_new(d->event, &d->pcmk);
         if (r < 0)
                 return log_oom();
+        hdha_pcmk_exec_on_score_failed(d->pcmk, on_pcmk_score_failed, d);
 
         r = hdha_hypervisor_libvirt_new(d->event, d->libvirt_uri ?: config->libvirt_uri, &d->hv);
         if (r < 0)

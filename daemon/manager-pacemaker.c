@@ -134,6 +134,16 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
         return 0;
 }
 
+void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, const char *node) {
+        for (size_t i = 0; i < m->n_groups; i++) {
+                ManagerGroup *g = m->groups[i];
+
+                for (size_t j = 0; j < g->n_pcmk; j++)
+                        if (strcmp(g->pcmk[j].resource, resource) == 0 && strcmp(g->pcmk[j].node, node) == 0)
+                                g->pcmk[j].score_sent = false;
+        }
+}
+
 /* --- Failures ---------------------------------------------------------------- */
 
 void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason) {
