@@ -104,9 +104,19 @@ static void env_pacemaker_set_score(void *userdata, const char *resource, const 
         int r;
 
         r = hdha_pcmk_exec_set_score(d->pcmk, resource, node, score);
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "Failed to set the promotion score of '%s' on '%s', ignoring: %m", resource,
                                   node);
+                hdha_manager_pacemaker_score_lost(d->manager, resource, node);
+        }
+}
+
+/* A score command failed: sent again at the agent's next call. */
+static void on_pcmk_score_failed(void *userdata, const char *resource, const char *node) {
+        Daemon *d = userdata;
+
+        if (d->manager)
+                hdha_manager_pacemaker_score_lost(d->manager, resource, node);
 }
 
 static void env_pacemaker_report_failure(void *userdata, const char *resource, const char *node,
@@ -326,6 +336,9 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
 
         if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Cannot create the state directory '%s': %m", config->state_directory);
+        /* The resource agent's sign that this host runs hostdev-had. */
+        if (mkdir(HDHA_RUNTIME_DIR, 0755) < 0 && errno != EEXIST)
+                log_warning_errno(-errno, "Cannot create '%s', ignoring: %m", HDHA_RUNTIME_DIR);
         r = hdha_table_path(config->state_directory, &table_path);
         if (r < 0)
                 return log_oom();
@@ -337,6 +350,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         r = hdha_pcmk_exec_new(d->event, &d->pcmk);
         if (r < 0)
                 return log_oom();
+        hdha_pcmk_exec_on_score_failed(d->pcmk, on_pcmk_score_failed, d);
 
         r = hdha_hypervisor_libvirt_new(d->event, d->libvirt_uri ?: config->libvirt_uri, &d->hv);
         if (r < 0)

@@ -39,11 +39,14 @@ typedef struct ManagerPlanStep {
 typedef struct ManagerGroup ManagerGroup;
 
 /* Policy pacemaker: the resource instance the agent said stands for a
- * member. */
+ * member, and the promotion score last sent to Pacemaker for it (scores
+ * are written only when they change). */
 typedef struct ManagerPcmkInstance {
         char *domain;
         char *resource;
         char *node;
+        int score;
+        bool score_sent;
 } ManagerPcmkInstance;
 
 /* A call to the hypervisor in flight (a step's, or a reconciliation's

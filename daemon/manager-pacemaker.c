@@ -82,12 +82,22 @@ static int pcmk_score(const ManagerGroup *g, const char *domain) {
         return HDHA_PCMK_SCORE_STANDBY + (int) MIN(g->config->n_domains - 1 - index, 30U);
 }
 
+/* Sends the member's score to Pacemaker if it is not the one last sent for
+ * its instance: every process the daemon starts costs, and Pacemaker
+ * computes a new transition for every attribute written. */
 static void pcmk_set_score(ManagerGroup *g, const char *domain) {
         const HdhaManagerEnv *env = &g->manager->env;
-        const ManagerPcmkInstance *p = pcmk_find(g, domain);
+        ManagerPcmkInstance *p = pcmk_find(g, domain);
+        int score;
 
-        if (p && env->pacemaker_set_score)
-                env->pacemaker_set_score(env->userdata, p->resource, p->node, pcmk_score(g, domain));
+        if (!p || !env->pacemaker_set_score)
+                return;
+        score = pcmk_score(g, domain);
+        if (p->score_sent && p->score == score)
+                return;
+        p->score = score;
+        p->score_sent = true;
+        env->pacemaker_set_score(env->userdata, p->resource, p->node, score);
 }
 
 int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned instance, const char *resource,
@@ -112,6 +122,9 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
         r = pcmk_record(g, domain, resource, node);
         if (r < 0)
                 return r;
+        /* The agent writes no score: what changed since the last one sent
+         * goes to Pacemaker from here, off the agent's path. */
+        pcmk_set_score(g, domain);
         *ret = (HdhaPcmkMember) {
                 .domain = domain,
                 .role = mem->role,
@@ -119,6 +132,16 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
                 .score = pcmk_score(g, domain),
         };
         return 0;
+}
+
+void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, const char *node) {
+        for (size_t i = 0; i < m->n_groups; i++) {
+                ManagerGroup *g = m->groups[i];
+
+                for (size_t j = 0; j < g->n_pcmk; j++)
+                        if (strcmp(g->pcmk[j].resource, resource) == 0 && strcmp(g->pcmk[j].node, node) == 0)
+                                g->pcmk[j].score_sent = false;
+        }
 }
 
 /* --- Failures ---------------------------------------------------------------- */

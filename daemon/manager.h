@@ -134,6 +134,9 @@ typedef struct HdhaPcmkMember {
 /* -ERANGE: the group has no member number instance. */
 int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned instance, const char *resource,
                                     const char *node, HdhaPcmkMember *ret);
+/* The score last sent for that instance did not reach Pacemaker: it is sent
+ * again the next time the agent asks (hdha_manager_pacemaker_instance). */
+void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, const char *node);
 /* The agent's promote: moves the device to domain like a switch of a
  * non-pacemaker group, never through Pacemaker. */
 int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,

@@ -24,6 +24,7 @@ extern char **environ;
 
 typedef struct Command {
         char **argv;
+        char *score_resource, *score_node; /* a score command's instance */
         struct Command *next;
 } Command;
 
@@ -35,6 +36,9 @@ struct HdhaPcmkExec {
         sd_event_source *deadline;
         pid_t pid;
         char *running; /* argv[0] and argv[1] of the child, for the log */
+        char *running_resource, *running_node; /* if it writes a score */
+        HdhaPcmkScoreFailedFn score_failed;
+        void *score_failed_userdata;
 };
 
 static Command *command_free(Command *c) {
@@ -43,7 +47,20 @@ static Command *command_free(Command *c) {
         for (char **a = c->argv; a && *a; a++)
                 free(*a);
         free(c->argv);
+        free(c->score_resource);
+        free(c->score_node);
         return mfree(c);
+}
+
+void hdha_pcmk_exec_on_score_failed(HdhaPcmkExec *p, HdhaPcmkScoreFailedFn fn, void *userdata) {
+        p->score_failed = fn;
+        p->score_failed_userdata = userdata;
+}
+
+/* The running command (or one that could not start) wrote no score. */
+static void score_not_written(HdhaPcmkExec *p) {
+        if (p->running_resource && p->score_failed)
+                p->score_failed(p->score_failed_userdata, p->running_resource, p->running_node);
 }
 
 int hdha_pcmk_exec_new(sd_event *event, HdhaPcmkExec **ret) {
@@ -69,6 +86,8 @@ HdhaPcmkExec *hdha_pcmk_exec_free(HdhaPcmkExec *p) {
         sd_event_source_disable_unref(p->child);
         sd_event_source_disable_unref(p->deadline);
         free(p->running);
+        free(p->running_resource);
+        free(p->running_node);
         sd_event_unref(p->event);
         return mfree(p);
 }
@@ -79,6 +98,8 @@ static void hdha_pcmk_exec_ended(HdhaPcmkExec *p) {
         p->child = sd_event_source_disable_unref(p->child);
         p->deadline = sd_event_source_disable_unref(p->deadline);
         p->running = mfree(p->running);
+        p->running_resource = mfree(p->running_resource);
+        p->running_node = mfree(p->running_node);
         p->pid = 0;
         hdha_pcmk_exec_next(p);
 }
@@ -88,10 +109,13 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
 
         if (si->si_code == CLD_EXITED && si->si_status == 0)
                 log_debug("'%s' succeeded.", p->running);
-        else if (si->si_code == CLD_EXITED)
-                log_warning("'%s' failed with exit status %d, ignoring.", p->running, si->si_status);
-        else
-                log_warning("'%s' was killed by signal %d, ignoring.", p->running, si->si_status);
+        else {
+                if (si->si_code == CLD_EXITED)
+                        log_warning("'%s' failed with exit status %d, ignoring.", p->running, si->si_status);
+                else
+                        log_warning("'%s' was killed by signal %d, ignoring.", p->running, si->si_status);
+                score_not_written(p);
+        }
         hdha_pcmk_exec_ended(p);
         return 0;
 }
@@ -158,17 +182,23 @@ static void hdha_pcmk_exec_next(HdhaPcmkExec *p) {
                 p->n_queued--;
                 if (asprintf(&p->running, "%s %s", c->argv[0], c->argv[1] ?: "") < 0)
                         p->running = NULL;
+                p->running_resource = TAKE_PTR(c->score_resource);
+                p->running_node = TAKE_PTR(c->score_node);
                 log_debug("Running '%s'.", strna(p->running));
                 r = hdha_pcmk_exec_spawn(p, c->argv);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to run '%s', ignoring: %m", c->argv[0]);
+                        score_not_written(p);
                         p->running = mfree(p->running);
+                        p->running_resource = mfree(p->running_resource);
+                        p->running_node = mfree(p->running_node);
                 }
                 command_free(c);
         }
 }
 
-int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]) {
+static int pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[], const char *score_resource,
+                           const char *score_node) {
         Command *c;
         size_t n = 0;
 
@@ -185,6 +215,9 @@ int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]) {
         for (size_t i = 0; i < n; i++)
                 if (!(c->argv[i] = strdup(argv[i])))
                         return command_free(c), -ENOMEM;
+        if (score_resource &&
+            (!(c->score_resource = strdup(score_resource)) || !(c->score_node = strdup(score_node))))
+                return command_free(c), -ENOMEM;
         if (p->tail)
                 p->tail->next = c;
         else
@@ -195,19 +228,24 @@ int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]) {
         return 0;
 }
 
+int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]) {
+        return pcmk_exec_queue(p, argv, NULL, NULL);
+}
+
 int hdha_pcmk_exec_set_score(HdhaPcmkExec *p, const char *resource, const char *node, int score) {
         _cleanup_free_ char *promotion = NULL, *update = NULL;
 
-        /* What the agent's ocf_promotion_score sets: the transient node
-         * attribute that holds the promotion score of the instance. The
-         * option's argument is optional, so it must be glued on. */
+        /* The transient node attribute that holds the promotion score of
+         * the instance. The option's argument is optional, so it must be
+         * glued on. */
         if (asprintf(&promotion, "--promotion=%s", resource) < 0)
                 return -ENOMEM;
         if (score <= HDHA_PCMK_SCORE_NEVER ? asprintf(&update, "--update=-INFINITY") < 0
                                             : asprintf(&update, "--update=%d", score) < 0)
                 return -ENOMEM;
-        return hdha_pcmk_exec_queue(p, (char *[]) { (char *) "crm_attribute", promotion, (char *) "--node",
-                                               (char *) node, update, NULL });
+        return pcmk_exec_queue(p, (char *[]) { (char *) "crm_attribute", promotion, (char *) "--node", (char *) node,
+                                               update, NULL },
+                               resource, node);
 }
 
 int hdha_pcmk_exec_report_failure(HdhaPcmkExec *p, const char *resource, const char *node) {

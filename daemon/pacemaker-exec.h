@@ -17,6 +17,11 @@ HdhaPcmkExec *hdha_pcmk_exec_free(HdhaPcmkExec *p);
  * -ENOBUFS when too many are waiting. */
 int hdha_pcmk_exec_queue(HdhaPcmkExec *p, char *const argv[]);
 
+/* Called when a score command could not run or failed: the score was not
+ * written (Pacemaker may have none), so it must be sent again. */
+typedef void (*HdhaPcmkScoreFailedFn)(void *userdata, const char *resource, const char *node);
+void hdha_pcmk_exec_on_score_failed(HdhaPcmkExec *p, HdhaPcmkScoreFailedFn fn, void *userdata);
+
 /* The commands the manager's environment needs. */
 int hdha_pcmk_exec_set_score(HdhaPcmkExec *p, const char *resource, const char *node, int score);
 int hdha_pcmk_exec_report_failure(HdhaPcmkExec *p, const char *resource, const char *node);

@@ -58,6 +58,11 @@
 #define HDHA_CONFIG_ERRORS_MAX 256U
 
 #define HDHA_DEFAULT_CONFIG_DIR "/etc/hostdev-ha"
+/* Exists while hostdev-had runs or restarts on this host: made at start-up
+ * (systemd's RuntimeDirectory= with RuntimeDirectoryPreserve=restart
+ * removes it on a deliberate stop). The OCF agent tells "not here" from
+ * "restarting" by it. */
+#define HDHA_RUNTIME_DIR "/run/hostdev-ha"
 #define HDHA_DEFAULT_LIBVIRT_URI "qemu:///system"
 #define HDHA_DEFAULT_STATE_DIRECTORY "/var/lib/hostdev-ha"
 #define HDHA_VCPU_QUOTA_UNLIMITED INT64_C(-1)

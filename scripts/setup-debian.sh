@@ -20,7 +20,7 @@ packages=(
 	# nsenter, veth pairs to a bridge made with ip)
 	util-linux iproute2
 	# tests
-	shellcheck libxml2-utils procps psmisc jq
+	shellcheck libxml2-utils procps psmisc jq strace
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -7,6 +7,9 @@
 #   - the wall time of one monitor of ocf:hostdev-ha:hostdev beside one of
 #     ocf:heartbeat:VirtualDomain on the same running guest,
 #     BENCH_MONITOR_CALLS times each (default 20), medians.
+#   - the processes one action of the agent starts (strace -f -e
+#     trace=execve): a monitor and a probe by hand, Pacemaker's demote and
+#     promote in a planned switch (crm_attribute --promotion ... -INFINITY).
 # Goals: under 2 s to promotion; a monitor at least 5x cheaper.
 # Run by `make bench-pacemaker`.
 # shellcheck disable=SC2016 # eval '...' expands when it runs
@@ -119,3 +122,28 @@ echo "ocf:hostdev-ha:hostdev monitor: median $hd ms (min, max: $(range "$out/hos
 	"of which the bus call $(median "$out/busctl.ms") ms"
 echo "ocf:heartbeat:VirtualDomain monitor: median $vdm ms (min, max: $(range "$out/vd.ms")ms)"
 echo "ratio: $(awk -v a="$vdm" -v b="$hd" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')x"
+
+echo "# processes started by one action of the agent (strace -f -e trace=execve; goals: monitor 3, promote and demote 5)"
+# count FILE: how many, and which.
+count() {
+	echo "$(lab_agent_execs "$1") ($(grep 'execve.* = 0$' "$1" | grep -o 'execve("[^"]*"' | sed 1d | sed 's/.*\///; s/"//' | tr '\n' ' ' | sed 's/ $//'))"
+}
+for interval in 10000 0; do
+	lab_agent_trace on
+	lab_agent monitor "${hd_env[@]}" OCF_RESKEY_CRM_meta_interval="$interval" >/dev/null 2>&1
+	for f in "$LAB_AGENT_TRACE_DIR"/*.monitor.*; do :; done
+	if [ "$interval" = 0 ]; then what=probe; else what=monitor; fi
+	echo "$what: $(count "$f")"
+	lab_agent_trace off
+done
+h=$(holder) o=$(other "$(holder)")
+lab_agent_trace on
+crm_attribute --promotion="$(instance_of "$h")" --update=-INFINITY
+lab_wait_for 60 eval '[ "$(instances Promoted)" = "$(instance_of "$o")" ]' || lab_die "the planned switch did not happen"
+lab_wait_for 60 lab_cluster_idle
+lab_agent_trace off "$out/switch-traces"
+for action in demote promote; do
+	for f in "$out/switch-traces"/*."$action".*; do
+		[ -e "$f" ] && echo "$action ($(basename "$f" | cut -d. -f1)): $(count "$f")"
+	done
+done

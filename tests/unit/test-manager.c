@@ -331,6 +331,9 @@ static void command(Run *run, char *line) {
                 else
                         fprintf(run->out, "instance: %s %s%s score=%d\n", mem.domain, hdha_role_to_string(mem.role),
                                 mem.holder ? " holder" : "", mem.score);
+        } else if (strcmp(argv[0], "pcmk-score-lost") == 0 && argc == 3) {
+                /* pcmk-score-lost RESOURCE NODE: its score command failed. */
+                hdha_manager_pacemaker_score_lost(run->m, argv[1], argv[2]);
         } else if (strcmp(argv[0], "crash") == 0) {
                 fake_hv_crash_pending(run->hv);
                 run->m = hdha_manager_free(run->m);
