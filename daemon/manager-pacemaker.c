@@ -157,11 +157,17 @@ void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const
         }
         log_notice("Group '%s': '%s' failed (%s), reporting it to Pacemaker as '%s' on '%s'.", g->name, domain,
                    reason, p->resource, p->node);
-        /* Never promoted again before it is rebuilt; then the failure, so that
-         * the transition it starts already promotes another member. */
-        pcmk_set_score(g, domain);
+        /* The failure first: it is what makes Pacemaker act, and the commands
+         * run one at a time, so a score write queued before it held it up by
+         * one whole process (crm_attribute, 0.1-0.3 s on a slow machine).
+         * Then the score, never promoted again before it is rebuilt: the
+         * transition the failure starts recovers the failed instance with a
+         * demote and a stop first, and the score change aborts that
+         * transition long before its start and promote (with the documented
+         * migration-threshold=1 the failed instance cannot even run here). */
         if (env->pacemaker_report_failure)
                 env->pacemaker_report_failure(env->userdata, p->resource, p->node, reason);
+        pcmk_set_score(g, domain);
 }
 
 /* --- Switches carried out by Pacemaker ------------------------------------------- */

@@ -103,19 +103,28 @@ added_ms() {
 	echo $(( ($(date -u -d "${added%%: event*}" +%s%N) - $1) / 1000000 ))
 }
 
-# timeline NAME START_NS END_NS: Pacemaker's log between the two (ms after
-# START), the steps only, saved in $out/timeline.NAME.
+# The daemon's log has no times: each line gets the time it was written
+# (ms since midnight, UTC, as Pacemaker's log), in $out/daemon.log.
+tail -n 0 -F "$LAB_DIR/hostdev-had.log" 2>/dev/null |
+	perl -MTime::HiRes=time -ne '$| = 1; printf "%d %s", (time * 1000) % 86400000, $_' >"$out/daemon.log" &
+
+# timeline NAME START_NS END_NS: Pacemaker's log (its steps) and the
+# daemon's between the two, ms after START, saved in $out/timeline.NAME.
 pcmk_log=$LAB_CLUSTER_DIR/var-log-pacemaker/pacemaker.log
 timeline() {
 	local name=$1 t0 t1
 	t0=$(( ($2 / 1000000) % 86400000 )) t1=$(( ($3 / 1000000) % 86400000 + 200 ))
-	awk -v t0="$t0" -v t1="$t1" '
-		{ split($3, hms, ":"); t = ((hms[1] * 60 + hms[2]) * 60 + hms[3]) * 1000 }
-		t >= t0 && t <= t1 && /Initiating|Result of|State transition|Calculated transition|Transition [0-9]+ aborted|Transition [0-9]+ \(|Setting (master|fail-count|last-failure)|pcmk__create_graph_action|Promote |Demote |Recover |Stop  |Start  / {
-			sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, ""); sub(/ \| .*(execution|CIB update|input=)[^|]*$/, "")
-			printf "%+6d ms %s\n", t - t0, substr($0, 1, 150)
-		}' "$pcmk_log" >"$out/timeline.$name"
-	echo "## timeline of one $name (Pacemaker's log, ms after the start)"
+	{
+		awk '
+			/Initiating|Result of|State transition|Calculated transition|Transition [0-9]+ aborted|Transition [0-9]+ \(|Setting (master|fail-count|last-failure)|Actions: / {
+				split($3, hms, ":"); t = ((hms[1] * 60 + hms[2]) * 60 + hms[3]) * 1000
+				sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, ""); sub(/ \| .*$/, ""); sub(/\t/, " ")
+				printf "%d %s\n", t, $0
+			}' "$pcmk_log"
+		sed 's/ / hostdev-had: /' "$out/daemon.log"
+	} | sort -n -s -k1,1 | awk -v t0="$t0" -v t1="$t1" '
+		$1 >= t0 && $1 <= t1 { t = $1; $1 = ""; printf "%+6d ms%s\n", t - t0, substr($0, 1, 150) }' >"$out/timeline.$name"
+	echo "## timeline of one $name (Pacemaker's log and hostdev-had's, ms after the start)"
 	cat "$out/timeline.$name"
 }
 
