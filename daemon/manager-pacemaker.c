@@ -74,8 +74,12 @@ static int pcmk_score(const ManagerGroup *g, const char *domain) {
                 return HDHA_PCMK_SCORE_NEVER;
         if (g->pcmk_target && strcmp(g->pcmk_target, domain) == 0)
                 return HDHA_PCMK_SCORE_TARGET;
+        /* In a switch Pacemaker carries out the one that let go keeps its
+         * -INFINITY until the target holds the device: the target's score is
+         * above it anyway, and a write here would land while the target's
+         * promote starts (a process, and the transition aborted). */
         if (g->pcmk_last_holder && strcmp(g->pcmk_last_holder, domain) == 0)
-                return HDHA_PCMK_SCORE_LAST_HOLDER;
+                return g->pcmk_target ? HDHA_PCMK_SCORE_NEVER : HDHA_PCMK_SCORE_LAST_HOLDER;
         for (size_t i = 0; i < g->config->n_domains; i++)
                 if (strcmp(g->config->domains[i], domain) == 0)
                         index = i;
