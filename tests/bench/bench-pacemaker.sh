@@ -103,8 +103,9 @@ added_ms() {
 	echo $(( ($(date -u -d "${added%%: event*}" +%s%N) - $1) / 1000000 ))
 }
 
-# The daemon's log has no times: each line gets the time it was written
-# (ms since midnight, UTC, as Pacemaker's log), in $out/daemon.log.
+# The daemon's log has no times: each line gets the time it was read here
+# (ms since midnight, UTC, as Pacemaker's log), in $out/daemon.log; on a
+# loaded machine that is up to ~0.1 s after it was written.
 tail -n 0 -F "$LAB_DIR/hostdev-had.log" 2>/dev/null |
 	perl -MTime::HiRes=time -ne '$| = 1; printf "%d %s", (time * 1000) % 86400000, $_' >"$out/daemon.log" &
 
@@ -124,7 +125,7 @@ timeline() {
 		sed 's/ / hostdev-had: /' "$out/daemon.log"
 	} | sort -n -s -k1,1 | awk -v t0="$t0" -v t1="$t1" '
 		$1 >= t0 && $1 <= t1 { t = $1; $1 = ""; printf "%+6d ms%s\n", t - t0, substr($0, 1, 150) }' >"$out/timeline.$name"
-	echo "## timeline of one $name (Pacemaker's log and hostdev-had's, ms after the start)"
+	echo "## timeline of one $name (Pacemaker's log and hostdev-had's, ms after the start; hostdev-had's lines up to ~0.1 s late)"
 	cat "$out/timeline.$name"
 }
 
@@ -286,5 +287,7 @@ echo "| planned switch, call -> call returns | $(cell switch-return.pcmk) | $(ce
 echo "| crash -> standby shown Promoted by crm_mon | $(cell promoted.pcmk) | | | |"
 echo "| one monitor: VirtualDomain / ours | $(cell vd.ms) | $(cell hostdev.ms) | $(ratio vd.ms hostdev.ms) | >= 10x |"
 echo
+# On a loaded machine the controller throttles: fewer actions at once.
+echo "## pacemaker-controld's last throttle mode: $(grep -h 'New throttle mode' "$pcmk_log" | tail -n 1 | sed 's/.*New throttle mode: //')"
 timeline crash "$crash_t0" "$crash_t1"
 timeline switch "$switch_t0" "$switch_t1"
