@@ -74,6 +74,13 @@ no_failure() {
 	f=$(mon | grep '<failure ')
 	[ -z "$f" ] || { diag "failed: $f"; return 1; }
 }
+# failed_only INSTANCE NODE: the one failure recorded is INSTANCE's on NODE.
+failed_only() {
+	local f
+	f=$(mon | grep '<failure ')
+	diag "failures: $f"
+	[ "$(grep -c . <<<"$f")" = 1 ] && grep -q "op_key=\"$1_[a-z]*_[0-9]*\" node=\"$2\"" <<<"$f"
+}
 # on_node2: the instances Pacemaker has running on node 2.
 on_node2() { placement | awk '$3 == "lab-node2" { print $1 }' | xargs; }
 
@@ -256,6 +263,7 @@ check "3: $o holds the device alone" \
 check "3: $h deactivated, its instance stopped" \
 	eval 'lab_wait_for 30 eval "[ \"\$(role $h)\" = deactivated ]" && [ "$(instances Stopped)" = "$(instance_of "$h")" ]'
 check "3: node 2 runs no instance" eval '[ -z "$(on_node2)" ]'
+check "3: the one failure recorded is $h's instance's, on node 1" failed_only "$(instance_of "$h")" lab-node1
 # The failure recorded; cleaned up, the failed instance is a standby again.
 on_node 1 crm_resource --cleanup -r nic0-clone
 check "3: cleaned up, $h a standby again" settled "$o"
