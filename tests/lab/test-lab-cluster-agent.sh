@@ -5,8 +5,8 @@
 # the agent, no hostdev-had.  The clone made with the documented lines of
 # docs/pacemaker.md, then the documented lines for several nodes (location
 # constraint with resource-discovery=exclusive, fencing on), node 2 in
-# standby meanwhile so that nothing is placed there before the constraint
-# (it is still probed).  Checked: node 1 runs the group (one promoted, its
+# standby meanwhile as the document says, so that nothing is placed there
+# before the constraint (it is still probed).  Checked: node 1 runs the group (one promoted, its
 # domain holding the device, the other a standby) while node 2's probes
 # answer "not running" and nothing fails; node 2 fenced and powered on: the
 # group undisturbed (same generation, same holder); the active guest's QEMU
@@ -201,9 +201,9 @@ diag "services up in $(ms_since "$t") ms"
 check "fence device created with $tool" fence_device
 check "the fence device starts" lab_wait_for 30 device_started
 bail_out_unless_passed "the nodes' services or the fence device did not start"
-# Node 2 in standby while the clone has no location yet: its instances are
-# probed there, not placed there.
-check "node 2 in standby" on_node 1 crm_attribute --type nodes --node lab-node2 --name standby --update on
+# Node 2 in standby while the clone has no location yet, as the document
+# says: its instances are probed there, not placed there.
+check "node 2 in standby" on_node 1 crm_standby --node lab-node2 --update on
 lab_nodes_wait_idle 30
 
 sampler=
@@ -219,7 +219,7 @@ check "$first holds the device alone, the other a standby" settled "$first"
 lab_nodes_wait_idle 60
 check "node 2 probed both instances: not running (7), nothing else" probed_not_running 2
 check "the documented $tool lines for several nodes apply" doc_lines "$tool-cluster"
-check "node 2 out of standby" on_node 1 crm_attribute --type nodes --node lab-node2 --name standby --update off
+check "node 2 out of standby" on_node 1 crm_standby --node lab-node2 --update off
 lab_nodes_wait_idle 60
 
 # 1. The group's host runs it; node 2 runs nothing of it, fails nothing.
