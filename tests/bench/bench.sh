@@ -1,5 +1,5 @@
 #!/bin/bash
-# The benchmark of issue 3, on the lab (real libvirtd, TCG guests, private
+# The benchmark of switches and failovers, on the lab (real libvirtd, TCG guests, private
 # bus): a switch and a failover done by hostdev-had, beside the same steps
 # done directly with the libvirt C API (the floor, bench-libvirt) and with
 # virsh commands (what users script today), interleaved round by round in
