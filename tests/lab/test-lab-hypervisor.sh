@@ -16,12 +16,12 @@ DEV_XML=$LAB_DIR/device.xml
 NOALIAS_XML=$LAB_DIR/device-noalias.xml
 PCI_XML=$LAB_DIR/hostdev-pci.xml
 HV_REPLY=
-HV_PID=
+hv_pid=
 
 teardown() {
-	if [ -n "$HV_PID" ]; then
+	if [ -n "$hv_pid" ]; then
 		hv_close
-		kill "$HV_PID" 2>/dev/null
+		kill "$hv_pid" 2>/dev/null
 	fi
 	lab_libvirt_stop
 	if [ -s "$HV_LOG" ] && [ "${tap_failures:-0}" != 0 ]; then
@@ -145,6 +145,10 @@ cat >"$PCI_XML" <<XML
 XML
 
 coproc HV { exec "$HV_DRIVER" "$LAB_LIBVIRT_URI" 2>"$LAB_DIR/hv-driver.err"; }
+# Bash unsets HV_PID once it has reaped the coprocess: keep it ourselves
+# (wait still returns the status of a reaped child).
+# shellcheck disable=SC2153 # HV_PID is set by coproc HV
+hv_pid=$HV_PID
 check "CONNECTED after the first connect" wait_event connected - 30
 
 # ---- Operations and their events ------------------------------------------
@@ -279,8 +283,8 @@ check "events flow on the new connection" expect wait-event stopped vm-b 30 -- r
 
 # ---- Shutdown ---------------------------------------------------------------
 hv_close
-wait "$HV_PID"
+wait "$hv_pid"
 check "hv-driver exits cleanly after its last command" test $? = 0
-HV_PID=
+hv_pid=
 check "nothing but our own log lines on stderr" only_our_logs "$LAB_DIR/hv-driver.err"
 tap_done
