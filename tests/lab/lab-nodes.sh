@@ -327,3 +327,23 @@ lab_nodes_stop() {
 	done
 	lab_kill_pidfile "$LAB_POWER_DIR/serve.pid" 5
 }
+
+# --- For the tests of several nodes ---------------------------------------
+
+# bail_out_unless_passed WHY: nothing after a failed start can pass; stop
+# at once rather than wait out every later check's timeout (the test sets
+# failures_before=$tap_failures before the start).
+# shellcheck disable=SC2154 # tap_failures: tap.sh's; failures_before: the test's
+bail_out_unless_passed() {
+	[ "$tap_failures" = "$failures_before" ] || { echo "Bail out! $1"; exit 1; }
+}
+
+# ms_since T0: milliseconds since T0 (date +%s%N).
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# on_node N CMD...: CMD on node N, its output in the lab's folder.
+on_node() {
+	local n=$1
+	shift
+	lab_node_run "$n" "$@" >"$LAB_DIR/cmd.out" 2>&1 || { diag "$(tail -n 5 "$LAB_DIR/cmd.out")"; return 1; }
+}

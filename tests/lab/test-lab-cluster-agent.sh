@@ -35,19 +35,6 @@ teardown() {
 }
 trap teardown EXIT
 
-bail_out_unless_passed() {
-	[ "$tap_failures" = "$failures_before" ] || { echo "Bail out! $1"; exit 1; }
-}
-
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
-
-# on_node N CMD...: CMD on node N, its output in the lab's folder.
-on_node() {
-	local n=$1
-	shift
-	lab_node_run "$n" "$@" >"$LAB_DIR/cmd.out" 2>&1 || { diag "$(tail -n 5 "$LAB_DIR/cmd.out")"; return 1; }
-}
-
 # Pacemaker's view, from node $view (1 unless node 1 is off).
 view=1
 mon() { lab_node_run "$view" crm_mon -1 --output-as=xml 2>/dev/null; }

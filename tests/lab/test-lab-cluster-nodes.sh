@@ -25,21 +25,6 @@ set -u
 teardown() { lab_nodes_stop; }
 trap teardown EXIT
 
-# bail_out_unless_passed WHY: nothing after a failed start can pass; stop
-# at once rather than wait out every later check's timeout.
-bail_out_unless_passed() {
-	[ "$tap_failures" = "$failures_before" ] || { echo "Bail out! $1"; exit 1; }
-}
-
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
-
-# on_node N CMD...: CMD on node N, its output in the lab's folder.
-on_node() {
-	local n=$1
-	shift
-	lab_node_run "$n" "$@" >"$LAB_DIR/cmd.out" 2>&1 || { diag "$(tail -n 5 "$LAB_DIR/cmd.out")"; return 1; }
-}
-
 # fenced N ACTION: node 1's fencer records a successful ACTION of lab-nodeN.
 fenced() {
 	lab_node_run 1 stonith_admin --history "lab-node$1" --output-as=xml 2>/dev/null |
