@@ -109,16 +109,13 @@ idle() { [ "$(prop "$1" Busy)" = "b false" ]; }
 # hold / unhold: the harness's fake hypervisor stops / resumes completing
 # work (SIGUSR1 / SIGUSR2); each waits for the harness's log to say so.
 acknowledged() { [ "$(grep -c "$1" "$LAB_DIR/harness.log")" -gt "$2" ]; }
-hold() {
+signal_harness() {
 	local n
-	n=$(grep -c 'Fake hypervisor held' "$LAB_DIR/harness.log")
-	kill -USR1 "$harness_pid" && lab_wait_for 30 acknowledged 'Fake hypervisor held' "$n"
+	n=$(grep -c "$2" "$LAB_DIR/harness.log")
+	kill "-$1" "$harness_pid" && lab_wait_for 30 acknowledged "$2" "$n"
 }
-unhold() {
-	local n
-	n=$(grep -c 'Fake hypervisor running again' "$LAB_DIR/harness.log")
-	kill -USR2 "$harness_pid" && lab_wait_for 30 acknowledged 'Fake hypervisor running again' "$n"
-}
+hold() { signal_harness USR1 'Fake hypervisor held'; }
+unhold() { signal_harness USR2 'Fake hypervisor running again'; }
 op_running() { [ "$(prop "$NIC0" Operation)" = 's "switch"' ]; }
 generation() { prop "$1" Generation | cut -d' ' -f2; }
 # The signals dbus-monitor saw, one per line.
