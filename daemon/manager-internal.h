@@ -38,6 +38,18 @@ typedef struct ManagerPlanStep {
 
 typedef struct ManagerGroup ManagerGroup;
 
+/* An operation waiting for the group's cluster token (manager-cluster.c):
+ * what to start once it is granted. Outlives its group if the group goes
+ * first (group is then NULL) until the cluster answers. */
+typedef struct ManagerTokenWait {
+        ManagerGroup *group;
+        HdhaOperation op;
+        char *source, *target;
+        bool force;
+        HdhaOpDoneFn done;
+        void *done_userdata;
+} ManagerTokenWait;
+
 /* Policy pacemaker: the resource instance the agent said stands for a
  * member, and the promotion score last sent to Pacemaker for it (scores
  * are written only when they change). */
@@ -102,6 +114,9 @@ struct ManagerGroup {
         HdhaOpDoneFn pcmk_done;
         void *pcmk_done_userdata;
         void *pcmk_timer;
+
+        /* The cluster token asked for, not answered yet. */
+        ManagerTokenWait *token_wait;
 };
 
 struct HdhaManager {
@@ -187,6 +202,15 @@ int manager_group_pcmk_switch(ManagerGroup *g, const char *domain, HdhaOpDoneFn 
 void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason);
 void manager_group_pcmk_holder_changed(ManagerGroup *g, const char *old_holder);
 void manager_group_pcmk_free(ManagerGroup *g);
+
+/* manager-cluster.c */
+/* Starts op now, or first asks for the group's cluster token if the plan
+ * attaches a member and this host does not hold it. */
+int manager_group_start_planned(ManagerGroup *g, HdhaOperation op, const char *source, const char *target,
+                                bool force, HdhaOpDoneFn done, void *userdata);
+/* After an operation: give the token back if no member holds the device. */
+void manager_group_token_check(ManagerGroup *g);
+void manager_group_token_wait_drop(ManagerGroup *g);
 
 /* manager-reconcile.c */
 void manager_reconcile(HdhaManager *m);

@@ -76,15 +76,6 @@ static int group_member_check(HdhaManager *m, ManagerGroup *g, const char *domai
         return hdha_config_find_domain(m->config, domain) ? -EXDEV : -ENXIO;
 }
 
-static int start_planned(ManagerGroup *g, HdhaOperation op, const char *source, const char *target, bool force,
-                         HdhaOpDoneFn done, void *userdata) {
-        ManagerPlanRequest q = { .op = op, .source = source, .target = target, .force = force };
-        ManagerPlanStep plan[PLAN_MAX];
-        size_t n = manager_plan(&q, plan);
-
-        return manager_group_start_operation(g, op, source, target, plan, n, done, userdata);
-}
-
 /* A switch on a pacemaker group asks Pacemaker; the agent's promote (and
  * every other policy) moves the device here. */
 static int manager_switch(HdhaManager *m, const char *group, const char *domain, bool force, bool promote,
@@ -128,8 +119,8 @@ int manager_group_switch_here(ManagerGroup *g, const char *domain, bool force, H
         /* Away from a failed holder, a switch is a failover. */
         holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
         if (holder && holder->role == HDHA_ROLE_FAILED)
-                return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, domain, force, done, userdata);
-        return start_planned(g, HDHA_OPERATION_SWITCH, g->table->active, domain, force, done, userdata);
+                return manager_group_start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, domain, force, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_SWITCH, g->table->active, domain, force, done, userdata);
 }
 
 int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
@@ -155,7 +146,7 @@ int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain,
                         log_error("Group '%s': no standby to fail over to; deactivating '%s' all the same.",
                                   g->name, g->table->active);
         }
-        return start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
 }
 
 int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata) {
@@ -167,7 +158,7 @@ int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, v
                 return r;
         if (!g->table->active)
                 return -EALREADY;
-        return start_planned(g, HDHA_OPERATION_RELEASE, g->table->active, NULL, false, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_RELEASE, g->table->active, NULL, false, done, userdata);
 }
 
 int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
@@ -181,7 +172,7 @@ int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done,
         mem = hdha_table_group_get_member(g->table, domain);
         if (IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
                 return -EALREADY;
-        return start_planned(g, HDHA_OPERATION_ACTIVATE, NULL, domain, false, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_ACTIVATE, NULL, domain, false, done, userdata);
 }
 
 int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
@@ -195,7 +186,7 @@ int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn don
         mem = hdha_table_group_get_member(g->table, domain);
         if (mem->role == HDHA_ROLE_DEACTIVATED)
                 return -EALREADY;
-        return start_planned(g, HDHA_OPERATION_DEACTIVATE, domain, NULL, false, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_DEACTIVATE, domain, NULL, false, done, userdata);
 }
 
 int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata) {
@@ -207,7 +198,7 @@ int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, 
                 return r;
         if (streq_ptr(g->table->active, domain))
                 return -EBUSY; /* it holds the device: switch or release first */
-        return start_planned(g, HDHA_OPERATION_REBUILD, NULL, domain, false, done, userdata);
+        return manager_group_start_planned(g, HDHA_OPERATION_REBUILD, NULL, domain, false, done, userdata);
 }
 
 int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
@@ -231,6 +222,7 @@ int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
 
 /* Called when an operation ends (manager-steps.c). */
 void manager_group_operation_ended(ManagerGroup *g) {
+        manager_group_token_check(g);
         manager_group_auto_check(g);
 }
 

@@ -41,6 +41,7 @@ static ManagerGroup *group_free(ManagerGroup *g) {
         while (g->hv_calls)
                 manager_hv_call_free(g->hv_calls);
         manager_group_pcmk_free(g);
+        manager_group_token_wait_drop(g);
         manager_group_timers_stop(g);
         manager_group_plan_clear(g);
         free(g->name);
@@ -61,7 +62,7 @@ ManagerGroup *manager_get_group(HdhaManager *m, const char *name) {
 }
 
 bool manager_group_is_busy(const ManagerGroup *g) {
-        return g->reconciling || g->table->operation != HDHA_OPERATION_NONE;
+        return g->reconciling || g->token_wait || g->table->operation != HDHA_OPERATION_NONE;
 }
 
 int manager_group_commit(ManagerGroup *g) {

@@ -27,6 +27,10 @@
  *   -ESRCH    the target is not a running standby
  *   -ENOTCONN policy pacemaker: no resource instance known for a member
  *   -EINVAL   invalid argument
+ * A started operation that needs the group's cluster token (it attaches a
+ * member, and this host does not hold the token) may also fail with:
+ *   -EUSERS   another host holds the token (the message names it)
+ *   -ENOLINK  this host is not in a quorate cluster
  * A started operation that fails passes its completion:
  *   HDHA_MANAGER_HYPERVISOR_FAILED   a hypervisor job failed (whatever
  *                                    libvirt's errno); the message says how
@@ -66,6 +70,18 @@ typedef struct HdhaManagerEnv {
         void (*pacemaker_set_score)(void *userdata, const char *resource, const char *node, int score);
         void (*pacemaker_report_failure)(void *userdata, const char *resource, const char *node,
                                          const char *reason);
+        /* The cluster (docs/cluster.md); all three NULL on a host outside
+         * one, where every attach is allowed. cluster_holds: this host
+         * holds the group's cluster token. cluster_acquire: ask for it on
+         * behalf of domain, calling fn exactly once, never from inside
+         * cluster_acquire: r = 0 granted, -EUSERS held by another host,
+         * -ENOLINK no quorum (message says which host or why);
+         * fn_userdata stays valid until then. cluster_release: no member
+         * of this host holds the group's device any more. */
+        bool (*cluster_holds)(void *userdata, const char *group);
+        void (*cluster_acquire)(void *userdata, const char *group, const char *domain, HdhaOpDoneFn fn,
+                                void *fn_userdata);
+        void (*cluster_release)(void *userdata, const char *group);
         void *userdata;
 } HdhaManagerEnv;
 

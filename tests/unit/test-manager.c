@@ -38,6 +38,12 @@ typedef struct Run {
         uint64_t now;
         Timer *timers;
         unsigned failures;
+        /* "cluster": the host is in a cluster; the token of one group,
+         * whether this host holds it, and an acquire not answered yet. */
+        bool cluster;
+        bool token_held;
+        HdhaOpDoneFn token_fn;
+        void *token_fn_userdata;
 } Run;
 
 /* --- The environment: virtual clock, signals into the transcript --------- */
@@ -131,6 +137,47 @@ static void advance(Run *run, uint64_t usec) {
         }
 }
 
+static bool env_cluster_holds(void *userdata, const char *group) {
+        Run *run = userdata;
+
+        return run->token_held;
+}
+
+static void env_cluster_acquire(void *userdata, const char *group, const char *domain, HdhaOpDoneFn fn,
+                                void *fn_userdata) {
+        Run *run = userdata;
+
+        fprintf(run->out, "cluster: acquire %s for %s\n", group, domain);
+        assert_null(run->token_fn);
+        run->token_fn = fn;
+        run->token_fn_userdata = fn_userdata;
+}
+
+static void env_cluster_release(void *userdata, const char *group) {
+        Run *run = userdata;
+
+        fprintf(run->out, "cluster: release %s\n", group);
+        assert_true(run->token_held);
+        run->token_held = false;
+}
+
+/* token grant | token deny | token noquorum: the cluster's answer. */
+static void token_answer(Run *run, const char *answer) {
+        HdhaOpDoneFn fn = run->token_fn;
+        int r = 0;
+
+        assert_non_null(fn);
+        run->token_fn = NULL;
+        if (strcmp(answer, "grant") == 0)
+                run->token_held = true;
+        else if (strcmp(answer, "deny") == 0)
+                r = -EUSERS;
+        else
+                r = -ENOLINK;
+        fn(run->token_fn_userdata, r,
+           r == -EUSERS ? "held by host 'node2' for 'vm-c'" : r < 0 ? "this host is not in a quorate cluster" : NULL);
+}
+
 /* --- Commands -------------------------------------------------------------- */
 
 static void on_done(void *userdata, int r, const char *message) {
@@ -151,6 +198,9 @@ static void manager_start(Run *run) {
                 .reconciled = env_reconciled,
                 .pacemaker_set_score = env_pacemaker_set_score,
                 .pacemaker_report_failure = env_pacemaker_report_failure,
+                .cluster_holds = run->cluster ? env_cluster_holds : NULL,
+                .cluster_acquire = run->cluster ? env_cluster_acquire : NULL,
+                .cluster_release = run->cluster ? env_cluster_release : NULL,
                 .userdata = run,
         };
         HdhaConfigErrors errors = {};
@@ -334,7 +384,13 @@ static void command(Run *run, char *line) {
         } else if (strcmp(argv[0], "pcmk-score-lost") == 0 && argc == 3) {
                 /* pcmk-score-lost RESOURCE NODE: its score command failed. */
                 hdha_manager_pacemaker_score_lost(run->m, argv[1], argv[2]);
-        } else if (strcmp(argv[0], "crash") == 0) {
+        } else if (strcmp(argv[0], "cluster") == 0) {
+                /* cluster [held]: the next start is in a cluster. */
+                run->cluster = true;
+                run->token_held = argc > 1 && strcmp(argv[1], "held") == 0;
+        } else if (strcmp(argv[0], "token") == 0 && argc == 2)
+                token_answer(run, argv[1]);
+        else if (strcmp(argv[0], "crash") == 0) {
                 fake_hv_crash_pending(run->hv);
                 run->m = hdha_manager_free(run->m);
                 while (run->timers)
