@@ -26,6 +26,10 @@
  *   -EHOSTDOWN no connection to the hypervisor
  *   -ESRCH    the target is not a running standby
  *   -ENOTCONN policy pacemaker: no resource instance known for a member
+ *   -EUSERS   in a cluster: another host holds the group's cluster token
+ *             (the message names that host and its domain)
+ *   -ENOLINK  in a cluster: this host is not in the quorate partition (or
+ *             not joined yet with [Cluster] Enabled=yes)
  *   -EINVAL   invalid argument
  * A started operation that fails passes its completion:
  *   HDHA_MANAGER_HYPERVISOR_FAILED   a hypervisor job failed (whatever

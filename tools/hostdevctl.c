@@ -87,7 +87,9 @@ static const char exit_table[] =
         "   7  the group is frozen\n"
         "   8  nothing to do (already so)\n"
         "   9  DOMAIN is not a running standby\n"
-        "  10  hostdev-had is not connected to libvirt\n";
+        "  10  hostdev-had is not connected to libvirt\n"
+        "  11  another host of the cluster holds the group's device (cluster token)\n"
+        "  12  this host is not in a quorate cluster partition\n";
 
 static void help(void) {
         printf("Usage: hostdevctl [OPTION...] VERB [ARG...]\n\n"
