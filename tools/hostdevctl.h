@@ -34,6 +34,7 @@ typedef enum CtlExit {
 extern bool arg_json;
 extern bool arg_no_block;
 extern bool arg_force;
+extern bool arg_cluster;
 
 typedef struct CtlMember {
         char *domain;
