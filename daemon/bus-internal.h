@@ -29,8 +29,7 @@ struct HdhaBus {
         sd_event_source *exit_source;
         const char *version; /* PACKAGE_VERSION, for the property */
         HdhaManager *manager;
-        HdhaBusReloadFn reload;
-        void *reload_userdata;
+        HdhaBusEnv env;
         bool admin_gid_set;
         gid_t admin_gid;
         bool connected; /* as last sent */
@@ -52,6 +51,10 @@ typedef enum BusOp {
         BUS_OP_PROMOTE,
         _BUS_OP_MAX,
 } BusOp;
+
+/* bus.c */
+/* The cluster view of env.cluster_status, or -EOPNOTSUPP without one. */
+int bus_cluster_view(HdhaBus *b, HdhaClusterView *ret);
 
 /* bus-operation.c */
 /* uid 0, or a member of AdminGroup=; else AccessDenied. */

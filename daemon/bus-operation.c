@@ -4,6 +4,7 @@
  * the named errors with their messages. */
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -154,6 +155,21 @@ static const char *article(const char *word) {
         return word && strchr("aeiou", word[0]) ? "an" : "a";
 }
 
+/* HeldElsewhere: who holds the group's cluster token, as the cluster view
+ * says. */
+static int bus_held_elsewhere_message(HdhaBus *b, const char *group, const char *what, char **ret) {
+        _cleanup_(hdha_cluster_view_done) HdhaClusterView v = {};
+        const HdhaClusterViewToken *t = NULL;
+
+        if (group && bus_cluster_view(b, &v) >= 0)
+                t = hdha_cluster_view_find_token(&v, group);
+        if (t && t->holder_host && t->holder_domain)
+                return asprintf(ret, "Group '%s' is held by '%s' on host '%s' (cluster token generation %" PRIu64
+                                "): the %s is refused", group, t->holder_domain, t->holder_host, t->generation, what);
+        return asprintf(ret, "Group '%s' is held by another host of the cluster: the %s is refused", strna(group),
+                        what);
+}
+
 /* The message of the named error for an operation the manager refused to
  * start; the name is the cause's (hdha_bus_error_from_errno()). */
 static int bus_operation_message(HdhaBus *b, BusOp op, const char *group, const char *domain, const char *what,
@@ -212,6 +228,11 @@ static int bus_operation_message(HdhaBus *b, BusOp op, const char *group, const 
                 return asprintf(ret, "Group '%s' is managed by Pacemaker, but the resource agent has not yet "
                                 "told hostdev-had which instance stands for each member involved; "
                                 "retry after its next monitor", strna(group));
+        case -EUSERS:
+                return bus_held_elsewhere_message(b, group, what, ret);
+        case -ENOLINK:
+                return asprintf(ret, "This host is not in a quorate partition of the cluster: the %s is refused "
+                                "until it is", what);
         default:
                 return asprintf(ret, "Cannot start the %s: %s", what, strerror(-r));
         }

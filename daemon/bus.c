@@ -108,6 +108,73 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
         return sd_bus_send(NULL, reply, NULL);
 }
 
+int bus_cluster_view(HdhaBus *b, HdhaClusterView *ret) {
+        _cleanup_(hdha_cluster_view_done) HdhaClusterView v = {};
+        int r;
+
+        if (!b->env.cluster_status)
+                return -EOPNOTSUPP;
+        r = b->env.cluster_status(b->env.userdata, &v);
+        if (r < 0)
+                return r;
+        *ret = v;
+        v = (HdhaClusterView) {};
+        return 0;
+}
+
+/* GetClusterStatus() -> b connected, b quorate, s node, a(ssstssb) groups,
+ * a(sssst) tokens: per (host, group) host, group, active, generation,
+ * operation, step, frozen; per group its token's group, state, holder host,
+ * holder domain, generation. "" for none. */
+static int method_get_cluster_status(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(hdha_cluster_view_done) HdhaClusterView v = {};
+        HdhaBus *b = userdata;
+        int r;
+
+        r = bus_cluster_view(b, &v);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "The cluster view is not available here");
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot tell the cluster's state: %s", strerror(-r));
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "bbs", v.connected, v.quorate, v.node ?: "");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssstssb)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < v.n_groups; i++) {
+                const HdhaClusterViewGroup *g = &v.groups[i];
+
+                r = sd_bus_message_append(reply, "(ssstssb)", g->host, g->group, g->active ?: "", g->generation,
+                                          g->operation ?: "", g->step ?: "", g->frozen);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssst)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < v.n_tokens; i++) {
+                const HdhaClusterViewToken *t = &v.tokens[i];
+
+                r = sd_bus_message_append(reply, "(sssst)", t->group, t->state, t->holder_host ?: "",
+                                          t->holder_domain ?: "", t->generation);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_switch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return bus_method_operation(m, userdata, BUS_OP_SWITCH, NULL, error);
 }
@@ -184,11 +251,11 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = bus_verify_admin(b, m, &uid, error);
         if (r < 0)
                 return r;
-        if (!b->reload)
+        if (!b->env.reload)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Reloading is not supported here");
         log_info("Reload asked for over the bus by uid %u.", (unsigned) uid);
 
-        r = b->reload(b->reload_userdata, &message);
+        r = b->env.reload(b->env.userdata, &message);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY, "Cannot reload while an operation is in flight%s%s",
                                          message ? ": " : "", message ?: "");
@@ -242,6 +309,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("GetStatus", NULL, , "ba(ssstssa(ss)sbb)",
                                  SD_BUS_PARAM(connected) SD_BUS_PARAM(groups), method_get_status,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetClusterStatus", NULL, , "bbsa(ssstssb)a(sssst)",
+                                 SD_BUS_PARAM(connected) SD_BUS_PARAM(quorate) SD_BUS_PARAM(node)
+                                         SD_BUS_PARAM(groups) SD_BUS_PARAM(tokens),
+                                 method_get_cluster_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Switch", "ssb", SD_BUS_PARAM(group) SD_BUS_PARAM(domain) SD_BUS_PARAM(force), NULL, ,
                                  method_switch, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Release", "s", SD_BUS_PARAM(group), NULL, , method_release,
@@ -280,7 +351,7 @@ static int bus_on_exit(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *userdata, HdhaBus **ret) {
+int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus **ret) {
         _cleanup_(hdha_bus_freep) HdhaBus *b = NULL;
         int r;
 
@@ -288,8 +359,7 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *
         if (!b)
                 return -ENOMEM;
         b->manager = m;
-        b->reload = reload;
-        b->reload_userdata = userdata;
+        b->env = *env;
         b->version = PACKAGE_VERSION;
 
         r = hdha_bus_error_register();

@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "cluster-view.h"
 #include "manager.h"
 
 /* The D-Bus API of hostdev-had (dbus/org.hostdevha.Manager1.xml): vtables
@@ -21,15 +22,27 @@
 
 typedef struct HdhaBus HdhaBus;
 
-/* main's reload: 0, or -errno and a message for the caller (-EBUSY: a group
- * is busy). */
-typedef int (*HdhaBusReloadFn)(void *userdata, char **ret_message);
+/* What the bus needs from the daemon beyond the manager (main.c wires the
+ * real ones). */
+typedef struct HdhaBusEnv {
+        /* Reload: 0, or -errno and a message for the caller (-EBUSY: a
+         * group is busy). NULL: Reload is not supported. */
+        int (*reload)(void *userdata, char **ret_message);
+        /* The cluster as it is now (Manager1.GetClusterStatus(), and the
+         * holder named in HeldElsewhere): fills *ret, which the bus passes
+         * empty ({}) and frees with hdha_cluster_view_done(), in the order
+         * to show (hdha_cluster_view_sort()). A host in no cluster answers
+         * "not connected" with its own groups (hdha_cluster_view_add_local()).
+         * 0 or -errno. NULL: GetClusterStatus is not supported. */
+        int (*cluster_status)(void *userdata, HdhaClusterView *ret);
+        void *userdata;
+} HdhaBusEnv;
 
 /* Connects to the system bus (sd_bus_open_system() honours
  * DBUS_SYSTEM_BUS_ADDRESS), attaches it to event, adds the objects and the
- * object manager, but does not request the name yet. These two return
- * -errno without logging. */
-int hdha_bus_new(sd_event *event, HdhaManager *m, HdhaBusReloadFn reload, void *userdata, HdhaBus **ret);
+ * object manager, but does not request the name yet. env is copied. These
+ * two return -errno without logging. */
+int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus **ret);
 /* Requests org.hostdevha.Manager1: -EEXIST if another process has it. */
 int hdha_bus_request_name(HdhaBus *b);
 HdhaBus *hdha_bus_free(HdhaBus *b);

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus.h"
+#include "cluster-view.h"
 #include "conf.h"
 #include "table.h"
 #include "event-timer.h"
@@ -152,6 +153,16 @@ static void env_reconciled(void *userdata) {
                  hdha_manager_n_groups(d->manager) == 1 ? "" : "s");
         (void) sd_notify(false, "READY=1");
         update_status(d);
+}
+
+/* --- The cluster, as the bus shows it ----------------------------------------- */
+
+/* Manager1.GetClusterStatus(). The Corosync part is not wired in yet: this
+ * host is in no cluster and shows its own groups under its host name. */
+static int bus_cluster_status(void *userdata, HdhaClusterView *ret) {
+        Daemon *d = userdata;
+
+        return hdha_cluster_view_standalone(d->manager, ret);
 }
 
 /* --- Configuration ----------------------------------------------------------- */
@@ -368,7 +379,9 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
                                        table_path);
         }
 
-        r = hdha_bus_new(d->event, d->manager, reload, d, &d->bus);
+        r = hdha_bus_new(d->event, d->manager,
+                         &(const HdhaBusEnv) { .reload = reload, .cluster_status = bus_cluster_status, .userdata = d },
+                         &d->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
         hdha_bus_set_admin_gid(d->bus, hdha_manager_config(d->manager)->admin_group != NULL,

@@ -29,8 +29,10 @@
  *   -EINVAL   invalid argument
  * A started operation that needs the group's cluster token (it attaches a
  * member, and this host does not hold the token) may also fail with:
- *   -EUSERS   another host holds the token (the message names it)
- *   -ENOLINK  this host is not in a quorate cluster
+ *   -EUSERS   another host holds the token (the message names that host
+ *             and its domain)
+ *   -ENOLINK  this host is not in a quorate cluster (or not joined yet
+ *             with [Cluster] Enabled=yes)
  * A started operation that fails passes its completion:
  *   HDHA_MANAGER_HYPERVISOR_FAILED   a hypervisor job failed (whatever
  *                                    libvirt's errno); the message says how

@@ -33,6 +33,8 @@
 #define HDHA_BUS_ERROR_INVALID_ARGUMENT "org.hostdevha.Error.InvalidArgument" /* EINVAL */
 #define HDHA_BUS_ERROR_BAD_CONFIGURATION "org.hostdevha.Error.BadConfiguration" /* EBADMSG */
 #define HDHA_BUS_ERROR_PACEMAKER_FAILURE "org.hostdevha.Error.PacemakerFailure" /* ETIMEDOUT, ENOTCONN */
+#define HDHA_BUS_ERROR_HELD_ELSEWHERE "org.hostdevha.Error.HeldElsewhere"    /* EUSERS */
+#define HDHA_BUS_ERROR_NO_QUORUM "org.hostdevha.Error.NoQuorum"              /* ENOLINK */
 
 extern const sd_bus_error_map hdha_bus_error_map[];
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hostdevctl status [GROUP], list-groups, list-domains: one GetStatus()
- * call each. */
+ * call each; status --cluster [GROUP]: one GetClusterStatus() call. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "hostdevctl-cluster.h"
 #include "hostdevctl.h"
 #include "log.h"
 
@@ -170,6 +171,35 @@ static int fail_no_group(sd_bus *bus, const char *name) {
         return ctl_fail_bus(&error, r, "Failed to show group '%s'", name);
 }
 
+/* status --cluster [GROUP]. */
+static int status_cluster(sd_bus *bus, const char *group) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(ctl_cluster_freep) CtlCluster *c = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, HDHA_BUS_NAME, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "GetClusterStatus",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return ctl_fail_bus(&error, r, "Failed to get the cluster's status");
+        r = ctl_cluster_parse(reply, &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the cluster's status: %m"), CTL_EXIT_FAILURE;
+        if (group && !ctl_cluster_has_group(c, group))
+                return fail_no_group(bus, group);
+
+        if (arg_json) {
+                json_object *o = ctl_cluster_json(c, group);
+
+                r = ctl_json_print(o, false);
+                json_object_put(o);
+        } else
+                r = ctl_cluster_print(c, group, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Failed to print the cluster's status: %m"), CTL_EXIT_FAILURE;
+        return CTL_EXIT_OK;
+}
+
 int verb_status(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(ctl_status_freep) CtlStatus *s = NULL;
@@ -179,6 +209,8 @@ int verb_status(int argc, char *argv[]) {
         r = ctl_bus_open(&bus);
         if (r > 0)
                 return r;
+        if (arg_cluster)
+                return status_cluster(bus, argc >= 2 ? argv[1] : NULL);
         r = ctl_get_status(bus, &s);
         if (r > 0)
                 return r;

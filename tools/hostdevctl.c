@@ -13,6 +13,7 @@
 bool arg_json;
 bool arg_no_block;
 bool arg_force;
+bool arg_cluster;
 
 typedef struct Verb {
         const char *name;
@@ -21,15 +22,19 @@ typedef struct Verb {
         int (*fn)(int argc, char *argv[]);
         const char *summary;
         const char *help; /* details for "hostdevctl VERB --help"; NULL: hidden helper */
-        bool json, no_block, force; /* the options it takes */
+        bool json, no_block, force, cluster; /* the options it takes */
 } Verb;
 
 static const Verb verbs[] = {
         { "status", "[GROUP]", 0, 1, verb_status, "Show every group, or one group in detail",
           "Without GROUP: one line per group (device, active domain, every member's role,\n"
           "generation, operation in flight, policy, frozen). With GROUP: that group in\n"
-          "detail. --json prints the same as JSON (see hostdevctl(1)).\n",
-          true, false, false },
+          "detail. --json prints the same as JSON (see hostdevctl(1)).\n"
+          "--cluster shows the cluster instead: whether this host is connected and\n"
+          "quorate, one line per host and group (active domain, generation, operation,\n"
+          "frozen) and each group's cluster token (its state, holder host and domain);\n"
+          "with GROUP, that group's only. A host in no cluster shows its own groups.\n",
+          true, false, false, true },
         { "switch", "GROUP DOMAIN", 2, 2, verb_operation, "Move the device of GROUP to the standby DOMAIN",
           "Detaches the device from the active domain, waits until the guest released it,\n"
           "attaches it to DOMAIN (a running standby) and swaps the CPU quotas. Waits until\n"
@@ -87,7 +92,9 @@ static const char exit_table[] =
         "   7  the group is frozen\n"
         "   8  nothing to do (already so)\n"
         "   9  DOMAIN is not a running standby\n"
-        "  10  hostdev-had is not connected to libvirt\n";
+        "  10  hostdev-had is not connected to libvirt\n"
+        "  11  another host of the cluster holds the group's device (cluster token)\n"
+        "  12  this host is not in a quorate cluster partition\n";
 
 static void help(void) {
         printf("Usage: hostdevctl [OPTION...] VERB [ARG...]\n\n"
@@ -114,7 +121,8 @@ static void help(void) {
                "     --version     show the version\n"
                "     --json        print state as JSON\n"
                "     --no-block    return once hostdev-had has started the operation\n"
-               "     --force       switch even when the group is frozen\n\n"
+               "     --force       switch even when the group is frozen\n"
+               "     --cluster     status: show the cluster's view of every host's groups\n\n"
                "%s\n"
                "The system bus is used; DBUS_SYSTEM_BUS_ADDRESS overrides its address.\n"
                "See hostdevctl(1), hostdev-had(8), hostdev-ha.conf(5).\n",
@@ -136,6 +144,8 @@ static void help_verb(const Verb *v) {
                 printf("     --no-block    accepted; %s returns at once anyway\n", v->name);
         if (v->force)
                 printf("     --force       switch even when the group is frozen\n");
+        if (v->cluster)
+                printf("     --cluster     show the cluster's view of every host's groups\n");
         printf("\n%s", exit_table);
 }
 
@@ -148,13 +158,14 @@ static const Verb *find_verb(const char *name) {
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_argv(int argc, char *argv[], bool *ret_help) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_BLOCK, ARG_FORCE };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_BLOCK, ARG_FORCE, ARG_CLUSTER };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-block", no_argument, NULL, ARG_NO_BLOCK },
                 { "force", no_argument, NULL, ARG_FORCE },
+                { "cluster", no_argument, NULL, ARG_CLUSTER },
                 {}
         };
         int c;
@@ -176,6 +187,9 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                         break;
                 case ARG_FORCE:
                         arg_force = true;
+                        break;
+                case ARG_CLUSTER:
+                        arg_cluster = true;
                         break;
                 default:
                         log_error("Unknown option '%s'; see 'hostdevctl --help'.", argv[optind - 1]);
@@ -223,6 +237,10 @@ int main(int argc, char *argv[]) {
         }
         if (arg_force && !v->force) {
                 log_error("--force applies to switch only.");
+                return CTL_EXIT_USAGE;
+        }
+        if (arg_cluster && !v->cluster) {
+                log_error("--cluster applies to status only.");
                 return CTL_EXIT_USAGE;
         }
         if (arg_json && !v->json) {

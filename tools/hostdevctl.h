@@ -26,12 +26,15 @@ typedef enum CtlExit {
         CTL_EXIT_NOTHING_TO_DO = 8, /* NothingToDo: already so */
         CTL_EXIT_NOT_STANDBY = 9,   /* NotStandby */
         CTL_EXIT_NOT_CONNECTED = 10, /* NotConnected: the daemon has no libvirt connection */
+        CTL_EXIT_HELD_ELSEWHERE = 11, /* HeldElsewhere: another host of the cluster holds the group */
+        CTL_EXIT_NO_QUORUM = 12,    /* NoQuorum: this host is not in a quorate cluster partition */
 } CtlExit;
 
 /* Global options. */
 extern bool arg_json;
 extern bool arg_no_block;
 extern bool arg_force;
+extern bool arg_cluster;
 
 typedef struct CtlMember {
         char *domain;

@@ -27,6 +27,7 @@
 
 #include "../unit/fake-hypervisor.h"
 #include "bus.h"
+#include "cluster-view.h"
 #include "conf.h"
 #include "event-timer.h"
 #include "device-xml.h"
@@ -145,6 +146,13 @@ static int reload(void *userdata, char **ret_message) {
         set_admin(h);
         hdha_bus_groups_changed(h->bus);
         return 0;
+}
+
+/* As hostdev-had outside a cluster. */
+static int cluster_status(void *userdata, HdhaClusterView *ret) {
+        Harness *h = userdata;
+
+        return hdha_cluster_view_standalone(h->manager, ret);
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -296,7 +304,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = hdha_bus_new(h.event, h.manager, reload, &h, &h.bus);
+        r = hdha_bus_new(h.event, h.manager,
+                         &(const HdhaBusEnv) { .reload = reload, .cluster_status = cluster_status, .userdata = &h },
+                         &h.bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the bus: %m"), EXIT_FAILURE;
         set_admin(&h);

@@ -5,7 +5,8 @@
 # ticks). No libvirt. Checked with busctl and dbus-send (which prints the
 # error names): introspection equals dbus/org.hostdevha.Manager1.xml; reads;
 # a switch replies only once finished; a racing switch gets Busy; every named
-# error; a caller without rights gets AccessDenied and changes nothing;
+# error; the cluster view of a host in no cluster (GetClusterStatus); a
+# caller without rights gets AccessDenied and changes nothing (but reads);
 # AdminGroup= members may change; PropertiesChanged and ConnectionChanged
 # are sent; reload; a call cut short by a stop gets Interrupted.
 set -u
@@ -161,6 +162,15 @@ status_want() {
 		"$(generation "$NIC0")" "$conf/web-1.xml" "$(generation "$WEB1")"
 }
 check "GetStatus: everything in one call" is "$(status_want)" bus call "${MGR[@]}" GetStatus
+# No cluster here: not connected, no node name, no tokens, and each group
+# once, under this host's name.
+host=$(uname -n)
+cluster_want() {
+	printf 'bbsa(ssstssb)a(sssst) false false "" 2 "%s" "nic0" "vm-a" %s "" "" false "%s" "web-1" "" %s "" "" false 0' \
+		"$host" "$(generation "$NIC0")" "$host" "$(generation "$WEB1")"
+}
+check "GetClusterStatus: in no cluster, each group once under this host's name" is "$(cluster_want)" \
+	bus call "${MGR[@]}" GetClusterStatus
 check "GetManagedObjects lists both groups" has "\"$WEB1\".*\"web-1\"" \
 	bus call org.hostdevha.Manager1 /org/hostdevha/Manager1 org.freedesktop.DBus.ObjectManager GetManagedObjects
 
@@ -257,6 +267,8 @@ check "nobody may read a property" is 's "vm-a"' \
 	as_nobody busctl --address="$LAB_BUS_ADDRESS" get-property org.hostdevha.Manager1 "$NIC0" org.hostdevha.Group1 Active
 check "nobody may call GetStatus" is "$state_before" \
 	as_nobody busctl --address="$LAB_BUS_ADDRESS" call "${MGR[@]}" GetStatus
+check "nobody may call GetClusterStatus" is "$(bus call "${MGR[@]}" GetClusterStatus)" \
+	as_nobody busctl --address="$LAB_BUS_ADDRESS" call "${MGR[@]}" GetClusterStatus
 check "nobody may introspect" has "org.hostdevha.Manager1" \
 	as_nobody busctl --address="$LAB_BUS_ADDRESS" introspect org.hostdevha.Manager1 /org/hostdevha/Manager1
 check "nobody may list the managed objects" has "web-1" \

@@ -1,10 +1,11 @@
 #!/bin/bash
 # hostdevctl against the real hostdev-had on the lab (real libvirtd and
 # guests, the private bus with the project's policy): every verb, text and
-# JSON output, exit statuses of the failure paths (unknown group, busy,
-# frozen, nothing to do, not a standby, access denied as nobody, daemon not
-# running), --no-block, monitor catching a switch (text and JSON), the bash
-# completion, and the latency of "hostdevctl status".
+# JSON output, status --cluster of a host in no cluster, exit statuses of
+# the failure paths (unknown group, busy, frozen, nothing to do, not a
+# standby, access denied as nobody, daemon not running), --no-block, monitor
+# catching a switch (text and JSON), the bash completion, and the latency of
+# "hostdevctl status".
 # shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
 set -u
 # shellcheck source=tests/lab/lab.sh
@@ -127,6 +128,20 @@ check "status nic0 --json" json '.group == "nic0" and .connected == true and (.d
 	--json status nic0
 check "status of an unknown group: 3, the daemon's message" fails 3 "No group 'nic9'" status nic9
 check "status of a bad name: 2" fails 2 "Invalid group name" status ../nic0
+# The cluster view of a host in no cluster: not connected, no tokens, the
+# group once under this host's name.
+host=$(uname -n)
+check "status --cluster: not connected, nic0 once under this host's name" eval 'says "^Cluster: not connected$" \
+	status --cluster && grep -qE "^nic0 +$host +- +[0-9]+ +- +no$" <<<"$out" &&
+	[ "$(grep -c "^nic0 " <<<"$out")" = 1 ] && ! grep -q TOKEN <<<"$out"'
+check "status --cluster --json" json ".cluster == {\"connected\": false, \"quorate\": false, \"node\": null} and
+	.tokens == [] and (.groups | length) == 1 and .groups[0].group == \"nic0\" and .groups[0].host == \"$host\" and
+	.groups[0].active == null and .groups[0].operation == null and .groups[0].frozen == false and
+	(.groups[0].generation | type) == \"number\"" status --cluster --json
+check "status --cluster nic0" says "^nic0 +$host " status --cluster nic0
+check "status --cluster of an unknown group: 3" fails 3 "No group 'nic9'" status --cluster nic9
+check "nobody may read the cluster view" json ".groups[0].host == \"$host\"" --as nobody status --cluster --json
+check "--cluster on switch: 2" fails 2 "--cluster applies to status only" switch --cluster nic0 vm-a
 check "list-groups" says '^nic0$' list-groups
 check "list-domains" eval 'run list-domains nic0 && [ "$out" = "vm-a
 vm-b" ]'
@@ -167,6 +182,8 @@ check "switch --json" json '.verb == "switch" and .result == "done" and .previou
 	.status.active == "vm-a" and .seconds > 0 and ([.status.members[] | select(.role == "active") | .domain] == ["vm-a"])' \
 	switch --json nic0 vm-a
 check "... vm-a alone holds it" exclusive vm-a
+check "status --cluster follows the table" json ".groups[0].active == \"vm-a\" and .groups[0].generation == $(
+	"$CTL" --json status nic0 | jq .generation)" --json status --cluster
 
 # --- Failure paths --------------------------------------------------------------------
 check "unknown group: 3" fails 3 "No group 'nic9'" switch nic9 vm-a
@@ -236,6 +253,7 @@ check "completion: groups" eval '[ "$(complete_words status "")" = nic0 ]'
 check "completion: members of the group" eval '[ "$(complete_words switch nic0 "")" = "vm-a vm-b" ]'
 check "completion: domains" eval '[ "$(complete_words rebuild vm-)" = "vm-a vm-b" ]'
 check "completion: options" eval '[ "$(complete_words --no)" = --no-block ]'
+check "completion: --cluster" eval '[ "$(complete_words status --cl)" = --cluster ]'
 
 # --- Latency ------------------------------------------------------------------------
 t0=$(date +%s%N)
@@ -250,6 +268,7 @@ check "hostdev-had stops" lab_daemon_stop
 check "monitor saw it stop" lab_wait_for 30 grep -q 'DaemonStopped: hostdev-had stopped' "$LAB_DIR/monitor.txt"
 check "status now exits 6" fails 6 "hostdev-had is not running" status
 check "switch now exits 6" exits 6 switch nic0 vm-a
+check "status --cluster now exits 6" exits 6 status --cluster
 check "monitor exits 0 on SIGTERM" eval 'kill -TERM "${monitors[0]}" && wait "${monitors[0]}"'
 check "monitor --json exits 0 on SIGINT" eval 'kill -INT "${monitors[1]}" && wait "${monitors[1]}"'
 monitors=()

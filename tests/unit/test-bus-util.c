@@ -36,7 +36,7 @@ static void test_error_round_trip(void **state) {
                 for (const sd_bus_error_map *f = e + 1; f->name; f++)
                         assert_int_not_equal(e->code, f->code);
         }
-        assert_int_equal(n, 17);
+        assert_int_equal(n, 19);
 
         assert_string_equal(hdha_bus_error_from_errno(-ENOENT), HDHA_BUS_ERROR_NO_SUCH_GROUP);
         assert_string_equal(hdha_bus_error_from_errno(-EBUSY), HDHA_BUS_ERROR_BUSY);
@@ -47,6 +47,10 @@ static void test_error_round_trip(void **state) {
         assert_string_equal(hdha_bus_error_from_errno(-ENOTCONN), HDHA_BUS_ERROR_PACEMAKER_FAILURE);
         assert_string_equal(hdha_bus_error_from_errno(-EIO), HDHA_BUS_ERROR_LIBVIRT_FAILURE);
         assert_string_equal(hdha_bus_error_from_errno(-ENOSPC), HDHA_BUS_ERROR_STATE_WRITE_FAILURE);
+        assert_string_equal(hdha_bus_error_from_errno(-EUSERS), HDHA_BUS_ERROR_HELD_ELSEWHERE);
+        assert_string_equal(hdha_bus_error_from_errno(EUSERS), HDHA_BUS_ERROR_HELD_ELSEWHERE);
+        assert_string_equal(hdha_bus_error_from_errno(-ENOLINK), HDHA_BUS_ERROR_NO_QUORUM);
+        assert_string_equal(hdha_bus_error_from_errno(ENOLINK), HDHA_BUS_ERROR_NO_QUORUM);
         assert_null(hdha_bus_error_from_errno(-ENOMEM));
         assert_null(hdha_bus_error_from_errno(0));
 }
