@@ -7,6 +7,7 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
@@ -34,6 +35,10 @@ static inline void *mfree(void *p) {
 
 static inline const char *strna(const char *s) {
         return s ?: "n/a";
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
 }
 
 /* x equals one of the arguments after it. */
