@@ -111,7 +111,8 @@ int hdha_cluster_msg_encode_alloc(const HdhaClusterMsg *m, void **ret_buf, size_
 
 /* Reads one message from exactly len bytes of buf. Returns 0 and the
  * message, or -EBADMSG and, if reterr_message is not NULL, a message such as
- * "STATE: tokens[2].group: invalid group name", or -ENOMEM. */
+ * "STATE: tokens[2].group: invalid group name", or -ENOMEM (-EINVAL: buf
+ * NULL with len > 0). */
 int hdha_cluster_msg_decode(const void *buf, size_t len, HdhaClusterMsg **ret, char **reterr_message);
 
 /* Frees a message returned by hdha_cluster_msg_decode() (and only those). */
