@@ -37,6 +37,10 @@ static inline const char *strna(const char *s) {
         return s ?: "n/a";
 }
 
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
 /* x equals one of the arguments after it. */
 #define IN_SET(x, ...)                                                  \
         ({                                                              \
