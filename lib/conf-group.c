@@ -86,23 +86,6 @@ static int parse_vcpu_quota(HdhaConfigParser *p, const HdhaConfigKey *k, const c
         return 0;
 }
 
-static int parse_uint_range(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
-        uint64_t v;
-        int r;
-
-        if (!*value)
-                return 0;
-        r = hdha_parse_uint64(value, (uint64_t) k->min, (uint64_t) k->max, &v);
-        if (r == -EINVAL)
-                return hdha_config_parser_error(p, k->name, "Invalid number '%s', expected %" PRIi64 "..%" PRIi64,
-                                                value, k->min, k->max);
-        if (r < 0)
-                return hdha_config_parser_error(p, k->name, "Value '%s' out of range, expected %" PRIi64 "..%" PRIi64,
-                                                value, k->min, k->max);
-        *(uint64_t *) data = v;
-        return 0;
-}
-
 static int parse_domains(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         HdhaGroupConfig *g = data;
         HdhaConfigGroupMeta *m = p->userdata;
@@ -150,9 +133,9 @@ static const HdhaConfigKey group_keys[] = {
         { "Policy", parse_policy, offsetof(HdhaGroupConfig, policy) },
         { "ActiveVcpuQuota", parse_vcpu_quota, offsetof(HdhaGroupConfig, active_vcpu_quota) },
         { "StandbyVcpuQuota", parse_vcpu_quota, offsetof(HdhaGroupConfig, standby_vcpu_quota) },
-        { "VcpuPeriod", parse_uint_range, offsetof(HdhaGroupConfig, vcpu_period),
+        { "VcpuPeriod", hdha_config_parse_uint64_range, offsetof(HdhaGroupConfig, vcpu_period),
           .min = HDHA_VCPU_PERIOD_MIN, .max = HDHA_VCPU_PERIOD_MAX },
-        { "ReleaseTimeoutSec", parse_uint_range, offsetof(HdhaGroupConfig, release_timeout_sec),
+        { "ReleaseTimeoutSec", hdha_config_parse_uint64_range, offsetof(HdhaGroupConfig, release_timeout_sec),
           .min = HDHA_RELEASE_TIMEOUT_SEC_MIN, .max = HDHA_RELEASE_TIMEOUT_SEC_MAX },
 };
 
@@ -251,11 +234,14 @@ int hdha_config_group_load(HdhaConfig *c, int gdfd, const char *fname, HdhaGroup
         r = hdha_config_parse_buffer(&(HdhaConfigParser) {
                         .errors = e,
                         .path = g->file,
-                        .section = "Group",
-                        .keys = group_keys,
-                        .n_keys = ELEMENTSOF(group_keys),
-                        .seen = seen,
-                        .target = g,
+                        .sections = &(const HdhaConfigSection) {
+                                .name = "Group",
+                                .keys = group_keys,
+                                .n_keys = ELEMENTSOF(group_keys),
+                                .seen = seen,
+                                .target = g,
+                        },
+                        .n_sections = 1,
                         .userdata = m,
                 }, buf, size);
         if (r < 0)

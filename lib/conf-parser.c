@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -243,8 +244,13 @@ static char *conf_reader(char *buf, int num, void *stream) {
                         (void) conf_syntax_error(p, "Expected [Section], Key=value or a comment");
                         goto blank;
                 }
-                p->section_ok = len - 2 == strlen(p->section) && memcmp(line + 1, p->section, len - 2) == 0;
-                if (!p->section_ok)
+                p->in_section = true;
+                p->current = NULL;
+                for (size_t i = 0; i < p->n_sections; i++)
+                        if (len - 2 == strlen(p->sections[i].name) &&
+                            memcmp(line + 1, p->sections[i].name, len - 2) == 0)
+                                p->current = &p->sections[i];
+                if (!p->current)
                         (void) conf_syntax_error(p, "Unknown section [%.*s]", (int) (len - 2), line + 1);
         } else {
                 const char *eq = memchr(line, '=', len), *colon = memchr(line, ':', len);
@@ -267,42 +273,65 @@ blank:
         return buf;
 }
 
+/* "[A]", "[A] or [B]", "[A], [B] or [C]": the sections p allows. */
+static int section_names(const HdhaConfigParser *p, char **ret) {
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&s, &size);
+
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_sections; i++)
+                fprintf(f, "%s[%s]", i == 0 ? "" : i + 1 < p->n_sections ? ", " : " or ", p->sections[i].name);
+        if (fclose(f) != 0) {
+                free(s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value) {
         HdhaConfigParser *p = user;
+        const HdhaConfigSection *s = p->current;
         const HdhaConfigKey *k = NULL;
         int r;
 
         if (p->r < 0)
                 return 0;
 
-        if (!section || !*section) {
-                r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
-                                           "Key outside of section [%s]", p->section);
+        if (!p->in_section) {
+                _cleanup_free_ char *names = NULL;
+
+                r = section_names(p, &names);
+                if (r >= 0)
+                        r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
+                                                   "Key outside of section %s", names);
                 goto finish;
         }
-        if (!p->section_ok)
+        if (!s)
                 return 1; /* reported at the section line */
 
-        for (size_t i = 0; i < p->n_keys; i++)
-                if (streq(name, p->keys[i].name)) {
-                        k = &p->keys[i];
+        for (size_t i = 0; i < s->n_keys; i++)
+                if (streq(name, s->keys[i].name)) {
+                        k = &s->keys[i];
                         break;
                 }
         if (!k) {
                 r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
-                                           "Unknown key in section [%s]", p->section);
+                                           "Unknown key in section [%s]", s->name);
                 goto finish;
         }
 
-        if (p->seen[k - p->keys] > 0 && !k->repeatable) {
+        if (s->seen[k - s->keys] > 0 && !k->repeatable) {
                 r = hdha_config_errors_add(p->errors, p->path, p->line, name, 0,
-                                           "Duplicate key, first set on line %u", p->seen[k - p->keys]);
+                                           "Duplicate key, first set on line %u", s->seen[k - s->keys]);
                 goto finish;
         }
-        if (p->seen[k - p->keys] == 0)
-                p->seen[k - p->keys] = p->line;
+        if (s->seen[k - s->keys] == 0)
+                s->seen[k - s->keys] = p->line;
 
-        r = k->parse(p, k, value, (uint8_t *) p->target + k->offset);
+        r = k->parse(p, k, value, (uint8_t *) s->target + k->offset);
 
 finish:
         if (r < 0)
@@ -316,7 +345,8 @@ int hdha_config_parse_buffer(HdhaConfigParser *p, const char *buf, size_t size) 
         p->pos = buf;
         p->end = buf + size;
         p->line = 0;
-        p->section_ok = false;
+        p->current = NULL;
+        p->in_section = false;
         p->r = 0;
 
         r = ini_parse_stream(conf_reader, p, conf_handler, p);
@@ -339,6 +369,23 @@ int hdha_config_parser_error(HdhaConfigParser *p, const char *key, const char *f
         r = hdha_config_errors_addv(p->errors, p->path, p->line, key, 0, fmt, ap);
         va_end(ap);
         return r;
+}
+
+int hdha_config_parse_uint64_range(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
+        uint64_t v;
+        int r;
+
+        if (!*value)
+                return 0;
+        r = hdha_parse_uint64(value, (uint64_t) k->min, (uint64_t) k->max, &v);
+        if (r == -EINVAL)
+                return hdha_config_parser_error(p, k->name, "Invalid number '%s', expected %" PRIi64 "..%" PRIi64,
+                                                value, k->min, k->max);
+        if (r < 0)
+                return hdha_config_parser_error(p, k->name, "Value '%s' out of range, expected %" PRIi64 "..%" PRIi64,
+                                                value, k->min, k->max);
+        *(uint64_t *) data = v;
+        return 0;
 }
 
 int hdha_config_parse_absolute_path(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {

@@ -20,6 +20,7 @@ static inline void closep(int *fd) {
 
 typedef struct HdhaConfigParser HdhaConfigParser;
 typedef struct HdhaConfigKey HdhaConfigKey;
+typedef struct HdhaConfigSection HdhaConfigSection;
 
 /* Parses value (blanks stripped; "" means the default) into data, which is
  * the parser's target plus the key's offset. Reports a bad value with
@@ -35,20 +36,27 @@ struct HdhaConfigKey {
         int64_t min, max;
 };
 
-struct HdhaConfigParser {
-        HdhaConfigErrors *errors;
-        const char *path;    /* the file, as shown in problems */
-        const char *section; /* the one section allowed */
+/* One section a file may hold, and its keys. */
+struct HdhaConfigSection {
+        const char *name;
         const HdhaConfigKey *keys;
         size_t n_keys;
         unsigned *seen;      /* n_keys entries: line where each key was first set, or 0 */
-        void *target;
+        void *target;        /* what the keys' offsets are relative to */
+};
+
+struct HdhaConfigParser {
+        HdhaConfigErrors *errors;
+        const char *path;    /* the file, as shown in problems */
+        const HdhaConfigSection *sections; /* the sections allowed */
+        size_t n_sections;
         void *userdata;
 
         /* set by hdha_config_parse_buffer() */
         const char *pos, *end;
         unsigned line;       /* the line being parsed */
-        bool section_ok;
+        const HdhaConfigSection *current; /* NULL before a section or in an unknown one */
+        bool in_section;     /* a section line was seen */
         int r;
 };
 
@@ -69,6 +77,9 @@ int hdha_config_errors_addv(HdhaConfigErrors *e, const char *file, unsigned line
  * most max bytes, NUL-terminated. -EFBIG if larger, -EISDIR, -EBADFD for
  * other non-regular files, or another -errno. */
 int hdha_config_read_file_at(int dfd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* HdhaConfigParseFn for a number in k->min..k->max (a uint64_t at data). */
+int hdha_config_parse_uint64_range(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data);
 
 /* HdhaConfigParseFn for an absolute path (a char * at data). */
 int hdha_config_parse_absolute_path(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data);

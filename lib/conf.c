@@ -29,7 +29,14 @@ static const char *const device_kind_table[_HDHA_DEVICE_KIND_MAX] = {
         [HDHA_DEVICE_XML] = "xml",
 };
 
+static const char *const cluster_mode_table[_HDHA_CLUSTER_MODE_MAX] = {
+        [HDHA_CLUSTER_MODE_AUTO] = "auto",
+        [HDHA_CLUSTER_MODE_YES] = "yes",
+        [HDHA_CLUSTER_MODE_NO] = "no",
+};
+
 DEFINE_STRING_TABLE_LOOKUP(hdha_policy, HdhaPolicy, policy_table);
+DEFINE_STRING_TABLE_LOOKUP(hdha_cluster_mode, HdhaClusterMode, cluster_mode_table);
 DEFINE_STRING_TABLE_LOOKUP(hdha_device_kind, HdhaDeviceKind, device_kind_table);
 
 /* [Daemon] */
@@ -97,9 +104,29 @@ static const HdhaConfigKey daemon_keys[] = {
         { "AdminGroup", parse_admin_group, 0 },
 };
 
+/* [Cluster] */
+
+static int parse_cluster_mode(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
+        HdhaClusterMode m;
+
+        if (!*value)
+                return 0;
+        m = hdha_cluster_mode_from_string(value);
+        if (m < 0)
+                return hdha_config_parser_error(p, k->name, "Invalid value '%s', expected auto, yes or no", value);
+        *(HdhaClusterMode *) data = m;
+        return 0;
+}
+
+static const HdhaConfigKey cluster_keys[] = {
+        { "Enabled", parse_cluster_mode, offsetof(HdhaConfig, cluster_mode) },
+        { "QuorumLossReleaseSec", hdha_config_parse_uint64_range, offsetof(HdhaConfig, quorum_loss_release_sec),
+          .min = HDHA_QUORUM_LOSS_RELEASE_SEC_MIN, .max = HDHA_QUORUM_LOSS_RELEASE_SEC_MAX },
+};
+
 static int load_daemon_conf(HdhaConfig *c, int dfd, HdhaConfigErrors *errors) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
-        unsigned seen[ELEMENTSOF(daemon_keys)] = {};
+        unsigned seen[ELEMENTSOF(daemon_keys)] = {}, cluster_seen[ELEMENTSOF(cluster_keys)] = {};
         size_t size;
         int r;
 
@@ -117,11 +144,11 @@ static int load_daemon_conf(HdhaConfig *c, int dfd, HdhaConfigErrors *errors) {
         return hdha_config_parse_buffer(&(HdhaConfigParser) {
                         .errors = errors,
                         .path = path,
-                        .section = "Daemon",
-                        .keys = daemon_keys,
-                        .n_keys = ELEMENTSOF(daemon_keys),
-                        .seen = seen,
-                        .target = c,
+                        .sections = (const HdhaConfigSection[]) {
+                                { "Daemon", daemon_keys, ELEMENTSOF(daemon_keys), seen, c },
+                                { "Cluster", cluster_keys, ELEMENTSOF(cluster_keys), cluster_seen, c },
+                        },
+                        .n_sections = 2,
                 }, buf, size);
 }
 
@@ -431,6 +458,8 @@ int hdha_config_load(const char *dir, HdhaConfig **ret, HdhaConfigErrors *errors
         c->dir = strdup(dir);
         c->libvirt_uri = strdup(HDHA_DEFAULT_LIBVIRT_URI);
         c->state_directory = strdup(HDHA_DEFAULT_STATE_DIRECTORY);
+        c->cluster_mode = HDHA_CLUSTER_MODE_AUTO;
+        c->quorum_loss_release_sec = HDHA_DEFAULT_QUORUM_LOSS_RELEASE_SEC;
         if (!c->dir || !c->libvirt_uri || !c->state_directory)
                 return -ENOMEM;
 

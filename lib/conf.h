@@ -12,7 +12,7 @@
 #include "names.h"
 #include "parse-util.h"
 
-/* The configuration: DIR/hostdev-ha.conf (section [Daemon]) and one group
+/* The configuration: DIR/hostdev-ha.conf (sections [Daemon] and [Cluster]) and one group
  * per DIR/groups.d/NAME.conf (section [Group]), INI syntax read with inih.
  *
  * Syntax, the same whatever options the installed inih was built with:
@@ -32,6 +32,11 @@
  *   StateDirectory=  absolute path, default /var/lib/hostdev-ha
  *   AdminGroup=      unix group allowed to change things besides root;
  *                    must exist when the configuration is loaded
+ *
+ * [Cluster] keys (all optional, in hostdev-ha.conf too):
+ *   Enabled=               auto | yes | no, default auto (HdhaClusterMode)
+ *   QuorumLossReleaseSec=  1..3600, default 10: how long a host that lost
+ *                          quorum keeps its active member
  *
  * [Group] keys:
  *   Device=             PCI address (0000:03:00.0, 03:00.0) or node device
@@ -76,6 +81,9 @@
 #define HDHA_RELEASE_TIMEOUT_SEC_MIN UINT64_C(1)
 #define HDHA_RELEASE_TIMEOUT_SEC_MAX UINT64_C(3600)
 #define HDHA_DEFAULT_RELEASE_TIMEOUT_SEC UINT64_C(5)
+#define HDHA_QUORUM_LOSS_RELEASE_SEC_MIN UINT64_C(1)
+#define HDHA_QUORUM_LOSS_RELEASE_SEC_MAX UINT64_C(3600)
+#define HDHA_DEFAULT_QUORUM_LOSS_RELEASE_SEC UINT64_C(10)
 
 typedef enum HdhaPolicy {
         HDHA_POLICY_PACEMAKER,
@@ -87,6 +95,18 @@ typedef enum HdhaPolicy {
 
 const char *hdha_policy_to_string(HdhaPolicy p);
 HdhaPolicy hdha_policy_from_string(const char *s);
+
+/* [Cluster] Enabled=: whether hostdev-had joins the Corosync cluster. */
+typedef enum HdhaClusterMode {
+        HDHA_CLUSTER_MODE_AUTO, /* join when Corosync runs, run alone while it does not */
+        HDHA_CLUSTER_MODE_YES,  /* keep trying to join; activate nothing until joined */
+        HDHA_CLUSTER_MODE_NO,   /* never connect to Corosync */
+        _HDHA_CLUSTER_MODE_MAX,
+        _HDHA_CLUSTER_MODE_INVALID = -EINVAL,
+} HdhaClusterMode;
+
+const char *hdha_cluster_mode_to_string(HdhaClusterMode m);
+HdhaClusterMode hdha_cluster_mode_from_string(const char *s);
 
 typedef enum HdhaDeviceKind {
         HDHA_DEVICE_PCI, /* Device= */
@@ -121,6 +141,8 @@ typedef struct HdhaConfig {
         char *state_directory;
         char *admin_group; /* NULL: none */
         gid_t admin_gid;   /* valid when admin_group is set */
+        HdhaClusterMode cluster_mode;
+        uint64_t quorum_loss_release_sec;
         HdhaGroupConfig *groups; /* sorted by name */
         size_t n_groups;
 } HdhaConfig;

@@ -154,6 +154,18 @@ static void test_string_tables(void **state) {
         }
         assert_null(hdha_device_kind_to_string(_HDHA_DEVICE_KIND_MAX));
         assert_int_equal(hdha_device_kind_from_string("usb"), _HDHA_DEVICE_KIND_INVALID);
+
+        for (HdhaClusterMode m = 0; m < _HDHA_CLUSTER_MODE_MAX; m++) {
+                assert_non_null(hdha_cluster_mode_to_string(m));
+                assert_int_equal(hdha_cluster_mode_from_string(hdha_cluster_mode_to_string(m)), m);
+        }
+        assert_string_equal(hdha_cluster_mode_to_string(HDHA_CLUSTER_MODE_AUTO), "auto");
+        assert_string_equal(hdha_cluster_mode_to_string(HDHA_CLUSTER_MODE_YES), "yes");
+        assert_string_equal(hdha_cluster_mode_to_string(HDHA_CLUSTER_MODE_NO), "no");
+        assert_null(hdha_cluster_mode_to_string(_HDHA_CLUSTER_MODE_MAX));
+        assert_null(hdha_cluster_mode_to_string(_HDHA_CLUSTER_MODE_INVALID));
+        assert_int_equal(hdha_cluster_mode_from_string("true"), _HDHA_CLUSTER_MODE_INVALID);
+        assert_int_equal(hdha_cluster_mode_from_string(NULL), _HDHA_CLUSTER_MODE_INVALID);
 }
 
 static void test_names(void **state) {
@@ -223,16 +235,20 @@ static void test_defaults(void **state) {
         assert_string_equal(a->libvirt_uri, "qemu:///system");
         assert_string_equal(a->state_directory, "/var/lib/hostdev-ha");
         assert_null(a->admin_group);
+        assert_int_equal(a->cluster_mode, HDHA_CLUSTER_MODE_AUTO);
+        assert_true(a->quorum_loss_release_sec == 10);
         assert_int_equal(a->n_groups, 0);
 
         /* Empty files and an empty groups.d; other files ignored. */
-        write_file(dir, "hostdev-ha.conf", "[Daemon]\nAdminGroup=\n");
+        write_file(dir, "hostdev-ha.conf", "[Daemon]\nAdminGroup=\n[Cluster]\nEnabled=\nQuorumLossReleaseSec=\n");
         make_dir(dir, "groups.d");
         write_file(dir, "groups.d/README", "not a group");
         write_file(dir, "groups.d/old.conf.dpkg-old", "[Bogus]");
         b = load_ok(dir);
         assert_string_equal(b->libvirt_uri, "qemu:///system");
         assert_null(b->admin_group);
+        assert_int_equal(b->cluster_mode, HDHA_CLUSTER_MODE_AUTO);
+        assert_true(b->quorum_loss_release_sec == 10);
         assert_int_equal(b->n_groups, 0);
 
         /* A group with only what is required. */
@@ -271,6 +287,10 @@ static void test_every_key(void **state) {
                    "# comment\n; comment\n\n[Daemon]\n"
                    "LibvirtURI = test:///default   ; inline\n"
                    "StateDirectory=/run/hdha-state # inline\n"
+                   "[Cluster]\n"
+                   "Enabled=no\n"
+                   "QuorumLossReleaseSec=3600\n"
+                   "[Daemon]\n"
                    "AdminGroup=root\n");
         make_dir(dir, "groups.d");
         write_raw(dir, "groups.d/nic0.conf", nic0, sizeof(nic0) - 1);
@@ -285,6 +305,8 @@ static void test_every_key(void **state) {
         assert_string_equal(c->state_directory, "/run/hdha-state");
         assert_string_equal(c->admin_group, "root");
         assert_int_equal(c->admin_gid, 0);
+        assert_int_equal(c->cluster_mode, HDHA_CLUSTER_MODE_NO);
+        assert_true(c->quorum_loss_release_sec == 3600);
         assert_int_equal(c->n_groups, 2);
 
         g = &c->groups[0];
@@ -383,7 +405,7 @@ static void test_daemon_errors(void **state) {
                    "[Daemon]\n"                            /* 14 */
                    "AdminGroup=bad group\n");              /* 15 */
         assert_load_fails(dir, (const char *const[]) {
-                "@/hostdev-ha.conf:1: Stray=: Key outside of section [Daemon]",
+                "@/hostdev-ha.conf:1: Stray=: Key outside of section [Daemon] or [Cluster]",
                 "@/hostdev-ha.conf:4: LibvirtURI=: Duplicate key, first set on line 3",
                 "@/hostdev-ha.conf:5: StateDirectory=: Path 'relative/dir' is not absolute",
                 "@/hostdev-ha.conf:6: AdminGroup=: Unknown group 'hdha-no-such-group'",
@@ -414,6 +436,50 @@ static void test_daemon_errors(void **state) {
                 "@/hostdev-ha.conf:4: LibvirtURI=: Duplicate key, first set on line 3",
                 "@/hostdev-ha.conf:5: X=: Unknown key in section [Daemon]",
                 "@/hostdev-ha.conf:6: Expected [Section], Key=value or a comment",
+                NULL });
+}
+
+static void test_cluster(void **state) {
+        const char *dir = *state;
+        _cleanup_(hdha_config_freep) HdhaConfig *a = NULL, *b = NULL;
+
+        write_file(dir, "hostdev-ha.conf", "[Cluster]\nEnabled=yes\nQuorumLossReleaseSec=1\n");
+        a = load_ok(dir);
+        assert_int_equal(a->cluster_mode, HDHA_CLUSTER_MODE_YES);
+        assert_true(a->quorum_loss_release_sec == 1);
+        assert_string_equal(a->libvirt_uri, "qemu:///system");
+        write_file(dir, "hostdev-ha.conf", "[Cluster]\nEnabled=auto\n");
+        b = load_ok(dir);
+        assert_int_equal(b->cluster_mode, HDHA_CLUSTER_MODE_AUTO);
+        assert_true(b->quorum_loss_release_sec == 10);
+
+        write_file(dir, "hostdev-ha.conf",
+                   "[Cluster]\n"                           /* 1 */
+                   "Enabled=maybe\n"                       /* 2 */
+                   "QuorumLossReleaseSec=0\n"              /* 3 */
+                   "LibvirtURI=test:///default\n"          /* 4 */
+                   "[Daemon]\n"                            /* 5 */
+                   "Enabled=yes\n"                         /* 6 */
+                   "[Cluster]\n"                           /* 7 */
+                   "Enabled=no\n"                          /* 8 */
+                   "QuorumLossReleaseSec=3601\n"           /* 9 */
+                   "[cluster]\n");                         /* 10 */
+        assert_load_fails(dir, (const char *const[]) {
+                "@/hostdev-ha.conf:2: Enabled=: Invalid value 'maybe', expected auto, yes or no",
+                "@/hostdev-ha.conf:3: QuorumLossReleaseSec=: Value '0' out of range, expected 1..3600",
+                "@/hostdev-ha.conf:4: LibvirtURI=: Unknown key in section [Cluster]",
+                "@/hostdev-ha.conf:6: Enabled=: Unknown key in section [Daemon]",
+                "@/hostdev-ha.conf:8: Enabled=: Duplicate key, first set on line 2",
+                "@/hostdev-ha.conf:9: QuorumLossReleaseSec=: Duplicate key, first set on line 3",
+                "@/hostdev-ha.conf:10: Unknown section [cluster]",
+                NULL });
+
+        write_file(dir, "hostdev-ha.conf", "[Cluster]\nQuorumLossReleaseSec=ten\n");
+        make_dir(dir, "groups.d");
+        write_file(dir, "groups.d/g.conf", "[Group]\nDevice=03:00.0\nDomains=vm-a vm-b\n[Cluster]\nEnabled=yes\n");
+        assert_load_fails(dir, (const char *const[]) {
+                "@/hostdev-ha.conf:2: QuorumLossReleaseSec=: Invalid number 'ten', expected 1..3600",
+                "@/groups.d/g.conf:4: Unknown section [Cluster]",
                 NULL });
 }
 
@@ -656,6 +722,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_design_example, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_daemon_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cluster, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_value_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_device_errors, setup, teardown),

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hostdev-ha built without Corosync (configure --with-corosync=no, or its
+ * libraries missing): there is no cluster to join. */
+#include <errno.h>
+
+#include "cluster.h"
+
+int hdha_cluster_new(sd_event *event, const HdhaClusterCallbacks *callbacks, void *userdata, HdhaCluster **ret) {
+        return -EOPNOTSUPP;
+}
+
+HdhaCluster *hdha_cluster_free(HdhaCluster *c) {
+        return NULL;
+}
+
+int hdha_cluster_send(HdhaCluster *c, const void *buf, size_t len) {
+        return -ENOTCONN;
+}
+
+void hdha_cluster_get_status(const HdhaCluster *c, HdhaClusterStatus *ret) {
+        *ret = (HdhaClusterStatus) {};
+}
