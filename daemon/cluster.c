@@ -226,7 +226,7 @@ static void load_names(HdhaCluster *c) {
 
         r = read_nodelist(&nodes, &n);
         if (r < 0) {
-                log_warning_errno(r, "Failed to read the node names from Corosync's nodelist: %m, showing node ids");
+                log_warning_errno(r, "Failed to read the node names from Corosync's nodelist: %m, ignoring");
                 return;
         }
         nodes_free(c->nodes, c->n_nodes);
