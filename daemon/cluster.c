@@ -33,7 +33,9 @@
  * ring's sequence number). A change of the group that a node's arrival or
  * departure caused (reason NODEUP/NODEDOWN) is reported with the ring
  * change that follows it; a host joining or leaving the group on its own is
- * reported at once. */
+ * reported at once. On a new connection the first totem confchg may come
+ * before or after this process's own join: the first membership waits for
+ * both. */
 
 #define RECONNECT_FIRST_USEC (100U * 1000U)
 #define RECONNECT_MAX_USEC (5U * 1000000U)
@@ -71,6 +73,7 @@ struct HdhaCluster {
         char fail_reason[128];
 
         uint32_t local_nodeid;
+        uint32_t pid;         /* this process, as the group lists it */
         bool ring_known;      /* a totem confchg came on this connection */
         bool membership_pending;
         uint64_t ring_seq;
@@ -223,7 +226,7 @@ static void load_names(HdhaCluster *c) {
 
         r = read_nodelist(&nodes, &n);
         if (r < 0) {
-                log_warning_errno(r, "Failed to read the node names from Corosync's nodelist: %m, showing node ids");
+                log_warning_errno(r, "Failed to read the node names from Corosync's nodelist: %m, ignoring");
                 return;
         }
         nodes_free(c->nodes, c->n_nodes);
@@ -249,17 +252,31 @@ static const char *node_name(HdhaCluster *c, uint32_t nodeid) {
 
 /* Membership */
 
+/* This process is in the group: its join was reported. */
+static bool joined(const HdhaCluster *c) {
+        for (size_t i = 0; i < c->n_procs; i++)
+                if (c->procs[i].nodeid == c->local_nodeid && c->procs[i].pid == c->pid)
+                        return true;
+        return false;
+}
+
 static int member_cmp(const void *a, const void *b) {
         const HdhaClusterMember *x = a, *y = b;
 
         return x->nodeid < y->nodeid ? -1 : x->nodeid > y->nodeid;
 }
 
+/* Reports the membership once both the ring and this process's join are
+ * known (Corosync reports them in either order). */
 static void emit_membership(HdhaCluster *c) {
         char text[1024];
         size_t len = 0;
         bool unknown = false;
 
+        if (!c->ring_known || !joined(c)) {
+                c->membership_pending = true;
+                return;
+        }
         c->membership_pending = false;
 
         /* One entry per node, sorted. */
@@ -432,7 +449,7 @@ static void on_cpg_confchg(cpg_handle_t handle, const struct cpg_name *group,
         }
 
         /* The totem confchg that follows reports it, with the new ring. */
-        if (ring_change || !c->ring_known) {
+        if (ring_change) {
                 c->membership_pending = true;
                 return;
         }
@@ -551,6 +568,7 @@ static int connect_once(HdhaCluster *c, const char **ret_what) {
                 goto fail;
 
         c->local_nodeid = nodeid;
+        c->pid = (uint32_t) getpid();
         c->quorate = quorate > 0;
         load_names(c);
         return 0;
