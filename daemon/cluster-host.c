@@ -594,10 +594,7 @@ static void on_token_changed(void *userdata, const HdhaToken *token) {
                 expiry_drop(h, token->group);
 }
 
-static const HdhaClusterArbiterCallbacks arbiter_callbacks = {
-        .request_done = on_request_done,
-        .token_changed = on_token_changed,
-};
+
 
 /* --- The link's callbacks ---------------------------------------------------------- */
 
@@ -619,7 +616,13 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
         if (h->arbiter && s.local_nodeid != h->local_node)
                 h->arbiter = hdha_cluster_arbiter_free(h->arbiter);
         if (!h->arbiter) {
-                r = hdha_cluster_arbiter_new(s.local_nodeid, &arbiter_callbacks, h, &h->arbiter);
+                HdhaClusterArbiterCallbacks cb = {
+                        .request_done = on_request_done,
+                        .token_changed = on_token_changed,
+                        .userdata = h,
+                };
+
+                r = hdha_cluster_arbiter_new(s.local_nodeid, &cb, &h->arbiter);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up the cluster's token table: %m");
                         return;

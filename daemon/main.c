@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus.h"
+#include "cluster-host.h"
 #include "cluster-view.h"
 #include "conf.h"
 #include "table.h"
@@ -30,6 +31,7 @@ typedef struct Daemon {
         HdhaManager *manager;
         HdhaBus *bus;
         HdhaPcmkExec *pcmk;
+        HdhaClusterHost *cluster; /* NULL: [Cluster] Enabled=no, or no Corosync in this build */
         bool ready;
 } Daemon;
 
@@ -54,6 +56,7 @@ static void env_timer_stop(void *userdata, void *timer) {
 
 static void update_status(Daemon *d) {
         size_t n = hdha_manager_n_groups(d->manager), busy = 0, held = 0;
+        char cluster[128] = "";
         HdhaGroupStatus s;
 
         for (size_t i = 0; i < n; i++)
@@ -61,9 +64,14 @@ static void update_status(Daemon *d) {
                         busy += s.busy;
                         held += s.table && s.table->active;
                 }
-        (void) sd_notifyf(false, "STATUS=%zu group%s, %zu with an active domain, %zu busy; libvirt %s", n,
+        if (d->cluster) {
+                cluster[0] = ';';
+                cluster[1] = ' ';
+                hdha_cluster_host_summary(d->cluster, cluster + 2, sizeof(cluster) - 2);
+        }
+        (void) sd_notifyf(false, "STATUS=%zu group%s, %zu with an active domain, %zu busy; libvirt %s%s", n,
                           n == 1 ? "" : "s", held, busy,
-                          hdha_manager_is_connected(d->manager) ? "connected" : "not connected");
+                          hdha_manager_is_connected(d->manager) ? "connected" : "not connected", cluster);
 }
 
 static void env_group_changed(void *userdata, const char *group) {
@@ -71,6 +79,7 @@ static void env_group_changed(void *userdata, const char *group) {
 
         if (d->bus)
                 hdha_bus_group_changed(d->bus, group);
+        hdha_cluster_host_group_changed(d->cluster, group);
         if (d->ready)
                 update_status(d);
 }
@@ -157,11 +166,33 @@ static void env_reconciled(void *userdata) {
 
 /* --- The cluster, as the bus shows it ----------------------------------------- */
 
-/* Manager1.GetClusterStatus(). The Corosync part is not wired in yet: this
- * host is in no cluster and shows its own groups under its host name. */
+/* The cluster token, for the state machine (cluster-host.c). */
+static bool env_cluster_holds(void *userdata, const char *group) {
+        Daemon *d = userdata;
+
+        return hdha_cluster_host_holds(d->cluster, group);
+}
+
+static void env_cluster_acquire(void *userdata, const char *group, const char *domain, HdhaOpDoneFn fn,
+                                void *fn_userdata) {
+        Daemon *d = userdata;
+
+        hdha_cluster_host_acquire(d->cluster, group, domain, fn, fn_userdata);
+}
+
+static void env_cluster_release(void *userdata, const char *group) {
+        Daemon *d = userdata;
+
+        hdha_cluster_host_release(d->cluster, group);
+}
+
+/* Manager1.GetClusterStatus(): a host in no cluster shows its own groups
+ * under its host name. */
 static int bus_cluster_status(void *userdata, HdhaClusterView *ret) {
         Daemon *d = userdata;
 
+        if (d->cluster)
+                return hdha_cluster_host_view(d->cluster, ret);
         return hdha_cluster_view_standalone(d->manager, ret);
 }
 
@@ -204,6 +235,8 @@ static int reload(void *userdata, char **ret_message) {
         if (r < 0)
                 return log_error_errno(r, "Configuration not reloaded, the old one stays: %m");
 
+        if (c->cluster_mode != hdha_manager_config(d->manager)->cluster_mode)
+                log_notice("[Cluster] Enabled= takes effect at the next start only.");
         if (strcmp(c->state_directory, hdha_manager_config(d->manager)->state_directory) != 0 ||
             (!d->libvirt_uri && strcmp(c->libvirt_uri, hdha_manager_config(d->manager)->libvirt_uri) != 0))
                 log_notice("StateDirectory= and LibvirtURI= take effect at the next start only.");
@@ -219,6 +252,8 @@ static int reload(void *userdata, char **ret_message) {
                                                           : "cannot apply the configuration");
                 return log_error_errno(r, "Configuration not reloaded, the old one stays: %m");
         }
+        if (d->cluster)
+                hdha_cluster_host_set_config(d->cluster, hdha_manager_config(d->manager));
         hdha_bus_groups_changed(d->bus);
         log_info("Configuration reloaded: %zu groups.", hdha_manager_n_groups(d->manager));
         return 0;
@@ -367,6 +402,21 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up libvirt: %m");
 
+        if (config->cluster_mode != HDHA_CLUSTER_MODE_NO) {
+                r = hdha_cluster_host_new(d->event, config, &d->cluster);
+                if (r == -EOPNOTSUPP && config->cluster_mode == HDHA_CLUSTER_MODE_AUTO)
+                        log_info("Built without Corosync: this host runs alone.");
+                else if (r == -EOPNOTSUPP)
+                        return log_error_errno(r, "[Cluster] Enabled=yes, but hostdev-had was built without "
+                                                  "Corosync (configure --with-corosync).");
+                else if (r < 0)
+                        return log_error_errno(r, "Failed to set up the cluster: %m");
+        }
+        if (d->cluster) {
+                env.cluster_holds = env_cluster_holds;
+                env.cluster_acquire = env_cluster_acquire;
+                env.cluster_release = env_cluster_release;
+        }
         env.userdata = d;
         r = hdha_manager_new(d->hv, &env, config, table_path, arg_rebuild_table ? HDHA_MANAGER_REBUILD_TABLE : 0,
                              &d->manager, &message);
@@ -378,6 +428,8 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
                                           "it from libvirt's live state.",
                                        table_path);
         }
+        if (d->cluster)
+                hdha_cluster_host_set_manager(d->cluster, d->manager);
 
         r = hdha_bus_new(d->event, d->manager,
                          &(const HdhaBusEnv) { .reload = reload, .cluster_status = bus_cluster_status, .userdata = d },
@@ -393,6 +445,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
  * reach the others), then the manager, then the bus. */
 static void daemon_done(Daemon *d) {
         d->hv = hdha_hypervisor_free(d->hv);
+        d->cluster = hdha_cluster_host_free(d->cluster);
         d->manager = hdha_manager_free(d->manager);
         d->bus = hdha_bus_free(d->bus);
         d->pcmk = hdha_pcmk_exec_free(d->pcmk);
