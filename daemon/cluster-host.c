@@ -324,6 +324,7 @@ void hdha_cluster_host_release(void *userdata, const char *group) {
                 return;
         if (hdha_cluster_arbiter_token(h->arbiter, group, &t) < 0 || !token_is_ours(h, &t))
                 return;
+        log_info("Group '%s': no member of this host holds the device, giving the cluster token back.", group);
         msg.ring_seq = h->ring_seq;
         msg.generation = t.generation;
         r = send_msg(h, &msg);

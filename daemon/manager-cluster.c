@@ -128,7 +128,6 @@ void manager_group_token_check(ManagerGroup *g) {
         if (g->table->active || g->token_wait || !env->cluster_release || !env->cluster_holds ||
             !env->cluster_holds(env->userdata, g->name))
                 return;
-        log_info("Group '%s': no member of this host holds the device, giving the cluster token back.", g->name);
         env->cluster_release(env->userdata, g->name);
 }
 
