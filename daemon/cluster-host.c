@@ -440,6 +440,20 @@ static bool lowest_member(HdhaClusterHost *h) {
         return s.n_members > 0 && s.members[0].nodeid == h->local_node;
 }
 
+/* A holder whose hostdev-had left the group but whose host is still in the
+ * ring (the daemon restarting, or stopped) may still have the device on a
+ * guest, and its host has quorum, so it releases nothing: its token is
+ * never freed from here. */
+static bool host_in_ring(HdhaClusterHost *h, uint32_t node) {
+        HdhaClusterStatus s;
+
+        hdha_cluster_get_status(h->link, &s);
+        for (size_t i = 0; i < s.n_ring_nodes; i++)
+                if (s.ring_nodes[i] == node)
+                        return true;
+        return false;
+}
+
 static void expiry_drop(HdhaClusterHost *h, const char *group) {
         for (Expiry **q = &h->expiries; *q; q = &(*q)->next)
                 if (streq((*q)->group, group)) {
@@ -462,6 +476,13 @@ static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
                 if (streq(e->group, t->group) && e->generation == t->generation)
                         return; /* its clock runs already */
         expiry_drop(h, t->group);
+        if (host_in_ring(h, t->holder_node)) {
+                log_warning("Group '%s': hostdev-had of its holder, node %" PRIu32 ", left the cluster's group but "
+                            "its host is still in the ring: the token stays with it until it is back or its host "
+                            "leaves.",
+                            t->group, t->holder_node);
+                return;
+        }
         e = calloc(1, sizeof(*e));
         if (!e || !(e->group = strdup(t->group))) {
                 free(e);

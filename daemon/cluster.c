@@ -81,6 +81,8 @@ struct HdhaCluster {
         size_t n_procs;
         HdhaClusterMember members[CPG_MEMBERS_MAX];
         size_t n_members;
+        uint32_t ring_nodes[CPG_MEMBERS_MAX]; /* the totem ring: hosts whose Corosync is with us */
+        size_t n_ring_nodes;
         ClusterNode *nodes;   /* names: the nodelist's, then fallbacks */
         size_t n_nodes;
 
@@ -354,7 +356,7 @@ static void close_handles(HdhaCluster *c) {
                 (void) quorum_finalize(c->quorum);
         c->have_cpg = c->have_quorum = false;
         c->ring_known = c->membership_pending = false;
-        c->n_procs = c->n_members = 0;
+        c->n_procs = c->n_members = c->n_ring_nodes = 0;
 }
 
 static void schedule_reconnect(HdhaCluster *c) {
@@ -465,6 +467,8 @@ static void on_cpg_totem_confchg(cpg_handle_t handle, struct cpg_ring_id ring_id
         log_debug("Totem ring %" PRIu32 ".%" PRIu64 ": %" PRIu32 " node(s)", ring_id.nodeid, ring_id.seq, n_members);
         c->ring_seq = ring_id.seq;
         c->ring_known = true;
+        c->n_ring_nodes = MIN((size_t) n_members, (size_t) CPG_MEMBERS_MAX);
+        memcpy(c->ring_nodes, members, c->n_ring_nodes * sizeof(members[0]));
         emit_membership(c);
 }
 
@@ -718,6 +722,8 @@ void hdha_cluster_get_status(const HdhaCluster *c, HdhaClusterStatus *ret) {
                 .ring_seq = c->ring_seq,
                 .members = c->members,
                 .n_members = c->n_members,
+                .ring_nodes = c->ring_nodes,
+                .n_ring_nodes = c->n_ring_nodes,
         };
 }
 

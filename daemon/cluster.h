@@ -82,6 +82,10 @@ typedef struct HdhaClusterStatus {
         uint64_t ring_seq;        /* 0 until the first membership */
         const HdhaClusterMember *members;
         size_t n_members;
+        /* The totem ring: the hosts whose Corosync is with this one,
+         * whether or not their hostdev-had is in the group. */
+        const uint32_t *ring_nodes;
+        size_t n_ring_nodes;
 } HdhaClusterStatus;
 
 /* Sets up the connection on event (the first attempt runs on the loop);
