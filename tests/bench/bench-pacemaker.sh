@@ -1,5 +1,5 @@
 #!/bin/bash
-# The benchmark of issues 5 and 12, on the lab (real libvirtd, TCG guests,
+# The Pacemaker benchmark, on the lab (real libvirtd, TCG guests,
 # Corosync + Pacemaker, hostdev-had, the clone made with the pcs lines of
 # docs/pacemaker.md, monitors every 10 s), side by side in one run:
 #   - crash of the active guest (its QEMU SIGKILLed) -> the standby holds the
