@@ -62,7 +62,14 @@ struct HdhaClusterHost {
         Expiry *expiries;
         sd_event_source *publish;
         sd_event_source *quorum_timer;
+        void (*on_change)(void *userdata);
+        void *on_change_userdata;
 };
+
+static void changed(HdhaClusterHost *h) {
+        if (h->on_change)
+                h->on_change(h->on_change_userdata);
+}
 
 /* --- Names ----------------------------------------------------------------- */
 
@@ -632,6 +639,7 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
                             "quorate cluster.");
                 pending_fail_all(h, -ENOLINK, no_quorum_message(h));
                 expiries_clear(h);
+                changed(h);
                 return;
         }
         hdha_cluster_get_status(c, &s);
@@ -656,6 +664,7 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
                          "its group's cluster token.");
         h->ever_connected = true;
         log_info("Joined the cluster as node %" PRIu32 " ('%s').", s.local_nodeid, s.local_name ?: "?");
+        changed(h);
 }
 
 static void on_quorum_changed(HdhaCluster *c, bool quorate, void *userdata) {
@@ -677,6 +686,7 @@ static void on_quorum_changed(HdhaCluster *c, bool quorate, void *userdata) {
                 if (h->arbiter)
                         expiries_update(h, false);
         }
+        changed(h);
 }
 
 static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMember *members, size_t n,
@@ -706,6 +716,7 @@ static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMe
         if (r < 0)
                 log_error_errno(r, "Failed to send this host's state to the cluster: %m");
         expiries_update(h, true);
+        changed(h);
 }
 
 static void on_deliver(HdhaCluster *c, uint32_t node, const void *buf, size_t len, void *userdata) {
@@ -786,6 +797,11 @@ void hdha_cluster_host_set_manager(HdhaClusterHost *h, HdhaManager *m) {
 
 void hdha_cluster_host_set_config(HdhaClusterHost *h, const HdhaConfig *config) {
         h->config = config;
+}
+
+void hdha_cluster_host_on_change(HdhaClusterHost *h, void (*fn)(void *userdata), void *userdata) {
+        h->on_change = fn;
+        h->on_change_userdata = userdata;
 }
 
 /* --- What the bus shows ------------------------------------------------------------ */

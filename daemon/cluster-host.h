@@ -44,6 +44,9 @@ HdhaClusterHost *hdha_cluster_host_free(HdhaClusterHost *h);
 /* The manager is made after the host (its environment points here). */
 void hdha_cluster_host_set_manager(HdhaClusterHost *h, HdhaManager *m);
 void hdha_cluster_host_set_config(HdhaClusterHost *h, const HdhaConfig *config);
+/* Called when the connection, quorum or membership changed (for the
+ * daemon's STATUS= line). */
+void hdha_cluster_host_on_change(HdhaClusterHost *h, void (*fn)(void *userdata), void *userdata);
 
 /* HdhaManagerEnv's cluster_holds, cluster_acquire and cluster_release;
  * userdata is the HdhaClusterHost. */

@@ -166,6 +166,13 @@ static void env_reconciled(void *userdata) {
 
 /* --- The cluster, as the bus shows it ----------------------------------------- */
 
+static void on_cluster_changed(void *userdata) {
+        Daemon *d = userdata;
+
+        if (d->ready)
+                update_status(d);
+}
+
 /* The cluster token, for the state machine (cluster-host.c). */
 static bool env_cluster_holds(void *userdata, const char *group) {
         Daemon *d = userdata;
@@ -413,6 +420,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
                         return log_error_errno(r, "Failed to set up the cluster: %m");
         }
         if (d->cluster) {
+                hdha_cluster_host_on_change(d->cluster, on_cluster_changed, d);
                 env.cluster_holds = env_cluster_holds;
                 env.cluster_acquire = env_cluster_acquire;
                 env.cluster_release = env_cluster_release;
