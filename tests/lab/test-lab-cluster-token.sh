@@ -21,7 +21,8 @@
 # off the network (its veth on the switch down): it loses quorum and
 # releases its guest (its log: quorum lost, then the release), the two
 # others free the orphaned token after QuorumLossReleaseSec plus the margin
-# and a switch there succeeds; the link back: the three views agree.  A
+# and a switch there succeeds; the link back: the three views agree; the
+# new holder cut off and back as soon as it released: the token is free.  A
 # sampler reads every node's guests throughout: the device is never on two
 # domains.  Every wait is bounded; durations are printed, never asserted.
 # shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
@@ -137,6 +138,8 @@ views_agree() {
 }
 # holders: every node's running domains that have the device.
 holders() { lab_nodes_device_holders --alias "$alias" "${ALL_DOMAINS[@]}"; }
+# released_on N DOMAIN: DOMAIN's live XML on node N has no device.
+released_on() { [ -z "$(lab_node_run "$1" lab_device_holders --alias "$alias" "$2")" ]; }
 holders_are() { [ "$(holders)" = "$1" ] || { diag "device on '$(holders)', expected '$1'"; return 1; }; }
 
 # Each daemon's log, from the test: $LAB_DIR/nodeN/hostdev-had.log.
@@ -454,16 +457,20 @@ check "8: node $w's Corosync: not quorate; the others quorate" \
 check "8: node $w's daemon logs the loss of quorum, then releases $wd" \
 	eval 'wait_logged "$w" "This host lost quorum" && wait_logged "$w" "this host lost quorum, releasing '"'$wd'"'"'
 diag "cut -> node $w lost quorum: logged; release started: logged"
-check "8: $wd's live XML no longer has the device" \
-	lab_wait_for 30 eval '[ -z "$(lab_node_run "$w" lab_device_holders --alias "$alias" "$wd")" ]'
+check "8: $wd's live XML no longer has the device" lab_wait_for 30 released_on "$w" "$wd"
 diag "cut -> $wd released: $(ms_since "$t") ms"
-# shellcheck disable=SC2034 # read by log_since through log_mark
-check "8: in that order in node $w's log: quorum lost, the release, the device removed" \
-	eval 'log_since "$w" | grep -n -E "This host lost quorum|this host lost quorum, releasing|[Dd]evice.*removed|released" | tee "$LAB_DIR/release-order" >/dev/null;
-		diag "$(tr "\n" "|" <"$LAB_DIR/release-order")";
-		q=$(grep -m1 "This host lost quorum" "$LAB_DIR/release-order" | cut -d: -f1);
-		r=$(grep -m1 "this host lost quorum, releasing" "$LAB_DIR/release-order" | cut -d: -f1);
-		[ -n "$q" ] && [ -n "$r" ] && [ "$q" -lt "$r" ]'
+# release_in_order N: node N's log since the mark has the loss of quorum
+# before the release it started, and the device's removal after.
+release_in_order() {
+	local lines q r d
+	lines=$(log_since "$1" | grep -n -E "This host lost quorum|this host lost quorum, releasing|device '[^']*' -> unallocated")
+	diag "$(tr '\n' '|' <<<"$lines")"
+	q=$(grep -m1 "This host lost quorum" <<<"$lines" | cut -d: -f1)
+	r=$(grep -m1 "this host lost quorum, releasing" <<<"$lines" | cut -d: -f1)
+	d=$(grep -m1 -- "-> unallocated" <<<"$lines" | cut -d: -f1)
+	[ -n "$q" ] && [ -n "$r" ] && [ -n "$d" ] && [ "$q" -lt "$r" ] && [ "$r" -lt "$d" ]
+}
+check "8: in node $w's log: quorum lost, then the release, then the device gone" release_in_order "$w"
 check "8: node $l sees the token orphaned (held by lab-node$w, gone)" wait_token orphaned "lab-node$w" "$wd" "$l"
 diag "cut -> orphaned on node $l: $(ms_since "$t") ms"
 # The token is orphaned for QuorumLossReleaseSec plus the margin: a switch
@@ -492,6 +499,31 @@ check "8: node $w's daemon quorate again, all three views agree" \
 diag "link up -> views agree: $(ms_since "$t") ms"
 check "8: every node shows the token held by lab-node$l for $ld" wait_token held "lab-node$l" "$ld" 1 2 3
 check "8: the device still on $ld alone" holders_are "lab-node$l:$ld"
+
+# 9. The holder's node cut off again, its link back as soon as it has
+# released its guest (before the others' expiry, if the machine is quick
+# enough): the holder, back with nothing attached, gives its token back,
+# or the expiry has freed it; either way every node shows it free.
+h=$l hd=$ld
+lowest=1
+[ "$h" = 1 ] && lowest=2
+mark_logs
+t=$(date +%s%N)
+check "9: node $h cut off (lab-sw$h down)" ip link set "lab-sw$h" down
+check "9: node $h's daemon loses quorum and releases $hd" \
+	eval 'wait_logged "$h" "this host lost quorum, releasing '"'$hd'"'" && lab_wait_for 30 released_on "$h" "$hd"'
+diag "cut -> $hd released: $(ms_since "$t") ms"
+check "9: node $h's link back" ip link set "lab-sw$h" up
+check "9: node $h's daemon quorate again, all three views agree" \
+	eval 'lab_wait_for 60 joined "$h" && lab_wait_for 30 views_agree 1 2 3'
+diag "cut -> views agree: $(ms_since "$t") ms"
+check "9: every node shows the token free" wait_token free - - 1 2 3
+if logged "$lowest" "node $h left with its token .* freeing it"; then
+	diag "node $lowest's expiry freed it (the link came back too late)"
+else
+	diag "node $h gave it back: $(log_since "$h" | grep -E "token held --release--> free" | tail -n 1)"
+fi
+check "9: the device on no domain" holders_are ""
 
 kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
