@@ -73,13 +73,13 @@ static void changed(HdhaClusterHost *h) {
 
 /* --- Names ----------------------------------------------------------------- */
 
+/* The nodelist's name, also of a host that left (the holder of an orphaned
+ * token, named in HeldElsewhere and in the view). */
 static const char *node_name(HdhaClusterHost *h, uint32_t node, char *buf, size_t size) {
-        HdhaClusterStatus s;
+        const char *name = hdha_cluster_node_name(h->link, node);
 
-        hdha_cluster_get_status(h->link, &s);
-        for (size_t i = 0; i < s.n_members; i++)
-                if (s.members[i].nodeid == node)
-                        return s.members[i].name;
+        if (name)
+                return name;
         snprintf(buf, size, "node %" PRIu32, node);
         return buf;
 }

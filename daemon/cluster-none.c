@@ -20,3 +20,7 @@ int hdha_cluster_send(HdhaCluster *c, const void *buf, size_t len) {
 void hdha_cluster_get_status(const HdhaCluster *c, HdhaClusterStatus *ret) {
         *ret = (HdhaClusterStatus) {};
 }
+
+const char *hdha_cluster_node_name(const HdhaCluster *c, uint32_t nodeid) {
+        return NULL;
+}

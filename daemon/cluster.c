@@ -727,6 +727,10 @@ void hdha_cluster_get_status(const HdhaCluster *c, HdhaClusterStatus *ret) {
         };
 }
 
+const char *hdha_cluster_node_name(const HdhaCluster *c, uint32_t nodeid) {
+        return nodeid > 0 ? node_lookup(c, nodeid) : NULL;
+}
+
 int hdha_cluster_new(sd_event *event, const HdhaClusterCallbacks *callbacks, void *userdata, HdhaCluster **ret) {
         _cleanup_(hdha_cluster_freep) HdhaCluster *c = NULL;
         int r;

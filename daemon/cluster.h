@@ -106,3 +106,8 @@ static inline void hdha_cluster_freep(HdhaCluster **c) {
 int hdha_cluster_send(HdhaCluster *c, const void *buf, size_t len);
 
 void hdha_cluster_get_status(const HdhaCluster *c, HdhaClusterStatus *ret);
+
+/* The name of a node of the nodelist, a member or not (a host that left
+ * keeps its name): as HdhaClusterMember's, NULL when the nodelist read at
+ * the last connection has none. Valid as hdha_cluster_get_status()'s. */
+const char *hdha_cluster_node_name(const HdhaCluster *c, uint32_t nodeid);

@@ -7,11 +7,15 @@
  *   quorate yes|no
  *   membership ring=SEQ n=N members=ID:NAME,ID:NAME...
  *   deliver from=ID TEXT
+ *   deliver from=ID hex=HEX   (a message with a byte that is not printable)
  *
  * and runs the commands it reads on stdin, one a line:
  *
  *   send TEXT           multicast TEXT; prints "sent TEXT" or
  *                       "send-failed TEXT error=ERRNO-NAME"
+ *   sendhex HEX         multicast the bytes HEX spells (two hex digits a
+ *                       byte: the daemon's messages, good or bad); prints
+ *                       "sent hex=HEX" or "send-failed hex=HEX error=ERRNO-NAME"
  *   burst N PREFIX      send "PREFIX-1" .. "PREFIX-N" at once (the queue's
  *                       test); prints "burst N sent=K failed=F"
  *   status              prints "status connected=yes|no quorate=yes|no
@@ -78,8 +82,25 @@ static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMe
         printf("\n");
 }
 
+static bool printable(const uint8_t *p, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if (p[i] < 0x20 || p[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
 static void on_deliver(HdhaCluster *c, uint32_t nodeid, const void *buf, size_t len, void *userdata) {
-        printf("deliver from=%" PRIu32 " %.*s\n", nodeid, (int) MIN(len, (size_t) LINE_MAX_BYTES), (const char *) buf);
+        const uint8_t *p = buf;
+
+        len = MIN(len, (size_t) LINE_MAX_BYTES);
+        if (printable(p, len)) {
+                printf("deliver from=%" PRIu32 " %.*s\n", nodeid, (int) len, (const char *) buf);
+                return;
+        }
+        printf("deliver from=%" PRIu32 " hex=", nodeid);
+        for (size_t i = 0; i < len; i++)
+                printf("%02x", p[i]);
+        printf("\n");
 }
 
 static void send_text(const char *text) {
@@ -89,6 +110,41 @@ static void send_text(const char *text) {
                 printf("send-failed %s error=%s\n", text, strerrorname_np(-r) ?: "?");
         else
                 printf("sent %s\n", text);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+static void send_hex(const char *hex) {
+        uint8_t bytes[LINE_MAX_BYTES / 2];
+        size_t n = strlen(hex) / 2;
+        int r;
+
+        if (strlen(hex) % 2 != 0 || n == 0 || n > sizeof(bytes)) {
+                printf("error bad hex '%s'\n", hex);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
+
+                if (hi < 0 || lo < 0) {
+                        printf("error bad hex '%s'\n", hex);
+                        return;
+                }
+                bytes[i] = (uint8_t) (hi << 4 | lo);
+        }
+        r = hdha_cluster_send(cluster, bytes, n);
+        if (r < 0)
+                printf("send-failed hex=%s error=%s\n", hex, strerrorname_np(-r) ?: "?");
+        else
+                printf("sent hex=%s\n", hex);
 }
 
 static void burst(const char *args) {
@@ -126,6 +182,8 @@ static void status(void) {
 static void execute(char *line) {
         if (strncmp(line, "send ", 5) == 0)
                 send_text(line + 5);
+        else if (strncmp(line, "sendhex ", 8) == 0)
+                send_hex(line + 8);
         else if (strncmp(line, "burst ", 6) == 0)
                 burst(line + 6);
         else if (streq(line, "status"))
