@@ -479,17 +479,18 @@ static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
         uint64_t sec = h->config->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC;
         Expiry *e;
 
-        for (e = h->expiries; e; e = e->next)
-                if (streq(e->group, t->group) && e->generation == t->generation)
-                        return; /* its clock runs already */
-        expiry_drop(h, t->group);
         if (host_in_ring(h, t->holder_node)) {
+                expiry_drop(h, t->group);
                 log_warning("Group '%s': hostdev-had of its holder, node %" PRIu32 ", left the cluster's group but "
                             "its host is still in the ring: the token stays with it until it is back or its host "
                             "leaves.",
                             t->group, t->holder_node);
                 return;
         }
+        for (e = h->expiries; e; e = e->next)
+                if (streq(e->group, t->group) && e->generation == t->generation)
+                        return; /* its clock runs already */
+        expiry_drop(h, t->group);
         e = calloc(1, sizeof(*e));
         if (!e || !(e->group = strdup(t->group))) {
                 free(e);
@@ -510,16 +511,16 @@ static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
         h->expiries = e;
 }
 
-/* After a membership or a token change: a clock for every orphaned token
- * this host is the one to free, none for the others. A new membership
- * starts every clock again. */
-static void expiries_update(HdhaClusterHost *h, bool restart) {
+/* After a membership or quorum change: a clock for every orphaned token
+ * this host is the one to free (its holder's host out of the ring), none
+ * for the others. A clock that runs keeps running: a process joining or
+ * leaving the group does not put an expiry off. */
+static void expiries_update(HdhaClusterHost *h) {
         HdhaToken t;
 
-        if (restart || !h->quorate || !lowest_member(h)) {
+        if (!h->quorate || !lowest_member(h)) {
                 expiries_clear(h);
-                if (!h->quorate || !lowest_member(h))
-                        return;
+                return;
         }
         for (size_t i = 0; hdha_cluster_arbiter_token_at(h->arbiter, i, &t) >= 0; i++)
                 if (t.state == HDHA_TOKEN_ORPHANED)
@@ -541,17 +542,13 @@ static void conflict(HdhaClusterHost *h, const char *group, const char *active, 
                 log_error_errno(r, "Group '%s': failed to release '%s': %m", group, active);
 }
 
-/* Every member's state is in: ask for what waits, claim the token of a
- * device already on a member here, give back a token held for nothing. */
-static void synced(HdhaClusterHost *h) {
+/* Once synchronised and quorate: claim the token of a device already on a
+ * member here, give back a token held for nothing. */
+static void tokens_reconcile(HdhaClusterHost *h) {
         HdhaGroupStatus st;
         HdhaToken t;
 
-        h->synced = true;
-        for (Pending *p = h->pending; p; p = p->next)
-                if (!p->sent)
-                        send_request(h, p);
-        if (!h->manager || !h->quorate)
+        if (!h->manager || !h->quorate || !h->synced)
                 return;
         for (size_t i = 0; hdha_manager_group_status(h->manager, i, &st) >= 0; i++) {
                 bool known = hdha_cluster_arbiter_token(h->arbiter, st.name, &t) >= 0;
@@ -577,6 +574,15 @@ static void synced(HdhaClusterHost *h) {
                 } else if (known && token_is_ours(h, &t) && !st.busy)
                         hdha_cluster_host_release(h, st.name);
         }
+}
+
+/* Every member's state is in: ask for what waits, then reconcile. */
+static void synced(HdhaClusterHost *h) {
+        h->synced = true;
+        for (Pending *p = h->pending; p; p = p->next)
+                if (!p->sent)
+                        send_request(h, p);
+        tokens_reconcile(h);
 }
 
 /* --- The arbiter's callbacks ----------------------------------------------------- */
@@ -643,8 +649,11 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
                 return;
         }
         hdha_cluster_get_status(c, &s);
-        if (h->arbiter && s.local_nodeid != h->local_node)
-                h->arbiter = hdha_cluster_arbiter_free(h->arbiter);
+        /* A fresh table on every connection: Corosync may have restarted
+         * with a lower ring number, which the old table would refuse as
+         * stale. What this host forgets, the others' states bring back;
+         * its own devices it claims again once synchronised. */
+        h->arbiter = hdha_cluster_arbiter_free(h->arbiter);
         if (!h->arbiter) {
                 HdhaClusterArbiterCallbacks cb = {
                         .request_done = on_request_done,
@@ -684,7 +693,9 @@ static void on_quorum_changed(HdhaCluster *c, bool quorate, void *userdata) {
                         log_info("This host's partition of the cluster is quorate.");
                 h->quorum_timer = sd_event_source_disable_unref(h->quorum_timer);
                 if (h->arbiter)
-                        expiries_update(h, false);
+                        expiries_update(h);
+                /* Quorum may come after the states were exchanged. */
+                tokens_reconcile(h);
         }
         changed(h);
 }
@@ -715,7 +726,7 @@ static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMe
         r = publish_now(h);
         if (r < 0)
                 log_error_errno(r, "Failed to send this host's state to the cluster: %m");
-        expiries_update(h, true);
+        expiries_update(h);
         changed(h);
 }
 
