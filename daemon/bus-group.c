@@ -299,6 +299,8 @@ static void emit_group(HdhaBus *b, const char *name, char **names) {
         _cleanup_free_ char *path = NULL;
         int r;
 
+        if (!b->bus) /* reconnecting: clients read afresh once it is back */
+                return;
         r = hdha_bus_group_path(name, &path);
         if (r >= 0)
                 r = sd_bus_emit_properties_changed_strv(b->bus, path, HDHA_BUS_GROUP_INTERFACE, names);
@@ -361,7 +363,7 @@ void bus_groups_emit_added_removed(HdhaBus *b) {
                 if (hdha_manager_find_group(b->manager, st->name, &s) >= 0 && s.table)
                         continue;
                 r = hdha_bus_group_path(st->name, &path);
-                if (r >= 0)
+                if (r >= 0 && b->bus)
                         r = sd_bus_emit_interfaces_removed(b->bus, path, HDHA_BUS_GROUP_INTERFACE, NULL);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit InterfacesRemoved for group '%s', ignoring: %m",
@@ -388,14 +390,14 @@ void bus_groups_emit_added_removed(HdhaBus *b) {
                         continue;
                 }
                 r = hdha_bus_group_path(s.name, &path);
-                if (r >= 0)
+                if (r >= 0 && b->bus)
                         r = sd_bus_emit_interfaces_added(b->bus, path, HDHA_BUS_GROUP_INTERFACE, NULL);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit InterfacesAdded for group '%s', ignoring: %m", s.name);
                 changed = true;
         }
 
-        if (changed) {
+        if (changed && b->bus) {
                 r = sd_bus_emit_properties_changed(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "Groups", NULL);
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit PropertiesChanged for Groups, ignoring: %m");

@@ -25,7 +25,12 @@ typedef struct BusGroupState {
 typedef struct BusCall BusCall;
 
 struct HdhaBus {
-        sd_bus *bus;
+        sd_event *event;
+        sd_bus *bus; /* NULL while the connection is lost and being made again */
+        bool name_wanted; /* org.hostdevha.Manager1 asked for: asked again on every new connection */
+        sd_event_source *reconnect_timer;
+        uint64_t reconnect_usec; /* the next backoff */
+        uint64_t lost_at;        /* CLOCK_MONOTONIC, when the connection was lost */
         sd_event_source *exit_source;
         const char *version; /* PACKAGE_VERSION, for the property */
         HdhaManager *manager;

@@ -3,6 +3,7 @@
  * the connection's life. The group objects are in bus-group.c, the changing
  * calls (authorization, waiting for the operation) in bus-operation.c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,102 @@ static int bus_on_exit(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+static uint64_t monotonic_usec(HdhaBus *b) {
+        uint64_t t = 0;
+
+        (void) sd_event_now(b->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* A connection with every object on it, attached to the loop; the name
+ * requested too if it was before. */
+static int bus_connect(HdhaBus *b) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_description(bus, "hostdev-had");
+
+        r = sd_bus_add_object_vtable(bus, NULL, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, manager_vtable, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, HDHA_BUS_GROUP_PREFIX, HDHA_BUS_GROUP_INTERFACE, bus_group_vtable,
+                                       bus_group_find, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, HDHA_BUS_GROUP_PREFIX, bus_group_enumerate, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_manager(bus, NULL, HDHA_BUS_PATH);
+        if (r < 0)
+                return r;
+        /* sd-bus says a closed connection with this local signal. */
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, b->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        if (b->name_wanted) {
+                r = sd_bus_request_name(bus, HDHA_BUS_NAME, 0);
+                if (r < 0)
+                        return r;
+        }
+        b->bus = TAKE_PTR(bus);
+        return 0;
+}
+
+static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
+        HdhaBus *b = userdata;
+        int r;
+
+        b->reconnect_timer = sd_event_source_disable_unref(b->reconnect_timer);
+        r = bus_connect(b);
+        if (r < 0) {
+                log_debug_errno(r, "The system bus is still away: %m; trying again in %" PRIu64 " ms.",
+                                b->reconnect_usec / 1000U);
+                r = sd_event_add_time_relative(b->event, &b->reconnect_timer, CLOCK_MONOTONIC, b->reconnect_usec, 0,
+                                               on_reconnect, b);
+                if (r < 0)
+                        log_error_errno(r, "Failed to schedule reconnecting to the system bus: %m");
+                b->reconnect_usec = MIN(b->reconnect_usec * 2, (uint64_t) HDHA_BUS_RECONNECT_MAX_USEC);
+                return 0;
+        }
+        log_info("Connected to the system bus again after %" PRIu64 " ms%s.", (monotonic_usec(b) - b->lost_at) / 1000U,
+                 b->name_wanted ? ", " HDHA_BUS_NAME " is ours again" : "");
+        b->lost_at = 0;
+        if (b->env.bus_connected)
+                b->env.bus_connected(b->env.userdata, true);
+        return 0;
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        HdhaBus *b = userdata;
+        int r;
+
+        log_warning("Lost the connection to the system bus (the bus daemon stopped or restarted); reconnecting. "
+                    "Operations in flight go on; their callers get no reply.");
+        b->lost_at = monotonic_usec(b);
+        /* The calls waiting for their operation keep their messages, and
+         * through them this connection, until the operation ends. */
+        (void) sd_bus_detach_event(b->bus);
+        b->bus = sd_bus_flush_close_unref(b->bus);
+        b->reconnect_usec = HDHA_BUS_RECONNECT_FIRST_USEC;
+        r = sd_event_add_time_relative(b->event, &b->reconnect_timer, CLOCK_MONOTONIC, b->reconnect_usec, 0,
+                                       on_reconnect, b);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule reconnecting to the system bus: %m");
+        b->reconnect_usec *= 2;
+        if (b->env.bus_connected)
+                b->env.bus_connected(b->env.userdata, false);
+        return 0;
+}
+
 int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus **ret) {
         _cleanup_(hdha_bus_freep) HdhaBus *b = NULL;
         int r;
@@ -358,6 +455,7 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus
         b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
+        b->event = sd_event_ref(event);
         b->manager = m;
         b->env = *env;
         b->version = PACKAGE_VERSION;
@@ -365,25 +463,7 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus
         r = hdha_bus_error_register();
         if (r < 0)
                 return r;
-        r = sd_bus_open_system(&b->bus);
-        if (r < 0)
-                return r;
-        (void) sd_bus_set_description(b->bus, "hostdev-had");
-
-        r = sd_bus_add_object_vtable(b->bus, NULL, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, manager_vtable, b);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(b->bus, NULL, HDHA_BUS_GROUP_PREFIX, HDHA_BUS_GROUP_INTERFACE,
-                                       bus_group_vtable, bus_group_find, b);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(b->bus, NULL, HDHA_BUS_GROUP_PREFIX, bus_group_enumerate, b);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_object_manager(b->bus, NULL, HDHA_BUS_PATH);
-        if (r < 0)
-                return r;
-        r = sd_bus_attach_event(b->bus, event, SD_EVENT_PRIORITY_NORMAL);
+        r = bus_connect(b);
         if (r < 0)
                 return r;
         r = sd_event_add_exit(event, &b->exit_source, bus_on_exit, b);
@@ -402,10 +482,21 @@ int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus
 int hdha_bus_request_name(HdhaBus *b) {
         int r;
 
+        b->name_wanted = true;
+        if (!b->bus)
+                return 0; /* asked for once the connection is back */
         r = sd_bus_request_name(b->bus, HDHA_BUS_NAME, 0);
         if (r < 0)
                 return r;
         return 0;
+}
+
+bool hdha_bus_is_connected(const HdhaBus *b) {
+        return b && b->bus;
+}
+
+uint64_t hdha_bus_lost_since(const HdhaBus *b) {
+        return b ? b->lost_at : 0;
 }
 
 HdhaBus *hdha_bus_free(HdhaBus *b) {
@@ -414,8 +505,10 @@ HdhaBus *hdha_bus_free(HdhaBus *b) {
         bus_calls_interrupt(b);
         bus_calls_free(b);
         sd_event_source_disable_unref(b->exit_source);
+        sd_event_source_disable_unref(b->reconnect_timer);
         sd_bus_flush_close_unref(b->bus);
         bus_group_states_free(b);
+        sd_event_unref(b->event);
         return mfree(b);
 }
 
@@ -434,6 +527,8 @@ void hdha_bus_connected_changed(HdhaBus *b) {
         if (c == b->connected)
                 return;
         b->connected = c;
+        if (!b->bus)
+                return;
         r = sd_bus_emit_properties_changed(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "Connected", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for Connected, ignoring: %m");
@@ -457,7 +552,7 @@ void hdha_bus_connection_changed(HdhaBus *b, const char *group, const char *old_
                                  uint64_t generation) {
         int r;
 
-        if (!b)
+        if (!b || !b->bus)
                 return;
         r = sd_bus_emit_signal(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "ConnectionChanged", "ssst", group,
                                old_holder ?: "", new_holder ?: "", generation);
@@ -468,7 +563,7 @@ void hdha_bus_connection_changed(HdhaBus *b, const char *group, const char *old_
 void hdha_bus_member_failed(HdhaBus *b, const char *group, const char *domain, const char *reason) {
         int r;
 
-        if (!b)
+        if (!b || !b->bus)
                 return;
         r = sd_bus_emit_signal(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "MemberFailed", "sss", group,
                                domain, reason ?: "");

@@ -35,16 +35,31 @@ typedef struct HdhaBusEnv {
          * "not connected" with its own groups (hdha_cluster_view_add_local()).
          * 0 or -errno. NULL: GetClusterStatus is not supported. */
         int (*cluster_status)(void *userdata, HdhaClusterView *ret);
+        /* The connection to the system bus was lost (connected false) or
+         * made again, objects and name back (true). NULL: not told. */
+        void (*bus_connected)(void *userdata, bool connected);
         void *userdata;
 } HdhaBusEnv;
 
 /* Connects to the system bus (sd_bus_open_system() honours
  * DBUS_SYSTEM_BUS_ADDRESS), attaches it to event, adds the objects and the
  * object manager, but does not request the name yet. env is copied. These
- * two return -errno without logging. */
+ * two return -errno without logging.
+ *
+ * A lost connection (the bus daemon stopped or restarted) is noticed at
+ * once (sd-bus's local Disconnected signal), logged, and made again with
+ * backoff (HDHA_BUS_RECONNECT_FIRST_USEC doubling up to
+ * HDHA_BUS_RECONNECT_MAX_USEC): the objects are added again and the name,
+ * if it was requested, requested again. Operations in flight go on; the
+ * callers of the lost connection get no reply. */
+#define HDHA_BUS_RECONNECT_FIRST_USEC (100U * 1000U)
+#define HDHA_BUS_RECONNECT_MAX_USEC (5U * 1000U * 1000U)
 int hdha_bus_new(sd_event *event, HdhaManager *m, const HdhaBusEnv *env, HdhaBus **ret);
 /* Requests org.hostdevha.Manager1: -EEXIST if another process has it. */
 int hdha_bus_request_name(HdhaBus *b);
+/* Whether the connection is up now, and since when it is down (0 when up). */
+bool hdha_bus_is_connected(const HdhaBus *b);
+uint64_t hdha_bus_lost_since(const HdhaBus *b);
 HdhaBus *hdha_bus_free(HdhaBus *b);
 static inline void hdha_bus_freep(HdhaBus **b) {
         *b = hdha_bus_free(*b);

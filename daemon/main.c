@@ -32,8 +32,13 @@ typedef struct Daemon {
         HdhaBus *bus;
         HdhaPcmkExec *pcmk;
         HdhaClusterHost *cluster; /* NULL: [Cluster] Enabled=no, or no Corosync in this build */
+        sd_event_source *bus_give_up; /* under systemd, while the system bus is away */
         bool ready;
 } Daemon;
+
+/* Under systemd, a system bus away this long makes hostdev-had exit with a
+ * failure, so that systemd restarts it (Restart=on-failure) afresh. */
+#define BUS_GIVE_UP_USEC (30U * 1000U * 1000U)
 
 static const char *arg_config_dir = HDHA_DEFAULT_CONFIG_DIR;
 static const char *arg_libvirt_uri;
@@ -69,9 +74,10 @@ static void update_status(Daemon *d) {
                 cluster[1] = ' ';
                 hdha_cluster_host_summary(d->cluster, cluster + 2, sizeof(cluster) - 2);
         }
-        (void) sd_notifyf(false, "STATUS=%zu group%s, %zu with an active domain, %zu busy; libvirt %s%s", n,
+        (void) sd_notifyf(false, "STATUS=%zu group%s, %zu with an active domain, %zu busy; libvirt %s%s%s", n,
                           n == 1 ? "" : "s", held, busy,
-                          hdha_manager_is_connected(d->manager) ? "connected" : "not connected", cluster);
+                          hdha_manager_is_connected(d->manager) ? "connected" : "not connected", cluster,
+                          d->bus && !hdha_bus_is_connected(d->bus) ? "; system bus lost, reconnecting" : "");
 }
 
 static void env_group_changed(void *userdata, const char *group) {
@@ -201,6 +207,31 @@ static int bus_cluster_status(void *userdata, HdhaClusterView *ret) {
         if (d->cluster)
                 return hdha_cluster_host_view(d->cluster, ret);
         return hdha_cluster_view_standalone(d->manager, ret);
+}
+
+/* --- The system bus coming and going ------------------------------------------ */
+
+static int on_bus_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        log_error("The system bus has been away for %u s: exiting, so that systemd starts hostdev-had afresh.",
+                  BUS_GIVE_UP_USEC / 1000000U);
+        return sd_event_exit(d->event, EXIT_FAILURE);
+}
+
+static void bus_connected(void *userdata, bool connected) {
+        Daemon *d = userdata;
+        int r;
+
+        d->bus_give_up = sd_event_source_disable_unref(d->bus_give_up);
+        if (!connected && getenv("INVOCATION_ID")) {
+                r = sd_event_add_time_relative(d->event, &d->bus_give_up, CLOCK_MONOTONIC, BUS_GIVE_UP_USEC, 0,
+                                               on_bus_give_up, d);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the system bus's deadline, ignoring: %m");
+        }
+        if (d->ready)
+                update_status(d);
 }
 
 /* --- Configuration ----------------------------------------------------------- */
@@ -440,7 +471,10 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
                 hdha_cluster_host_set_manager(d->cluster, d->manager);
 
         r = hdha_bus_new(d->event, d->manager,
-                         &(const HdhaBusEnv) { .reload = reload, .cluster_status = bus_cluster_status, .userdata = d },
+                         &(const HdhaBusEnv) { .reload = reload,
+                                              .cluster_status = bus_cluster_status,
+                                              .bus_connected = bus_connected,
+                                              .userdata = d },
                          &d->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
@@ -456,6 +490,7 @@ static void daemon_done(Daemon *d) {
         d->cluster = hdha_cluster_host_free(d->cluster);
         d->manager = hdha_manager_free(d->manager);
         d->bus = hdha_bus_free(d->bus);
+        d->bus_give_up = sd_event_source_disable_unref(d->bus_give_up);
         d->pcmk = hdha_pcmk_exec_free(d->pcmk);
         d->event = sd_event_unref(d->event);
 }
