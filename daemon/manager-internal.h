@@ -50,16 +50,17 @@ typedef struct ManagerTokenWait {
         void *done_userdata;
 } ManagerTokenWait;
 
-/* Policy pacemaker: the resource instance the agent said stands for a
- * member, and the promotion score last sent to Pacemaker for it (scores
- * are written only when they change). */
-typedef struct ManagerPcmkInstance {
+/* Policy pacemaker: the promotion score last sent to Pacemaker for a
+ * member's instance (scores are written only when they change). Which
+ * instance stands for a member is in the table (HdhaTableMember's resource
+ * and node), so that it outlives the daemon; the score is not: it is
+ * derived, and its write may be lost with the daemon, so after a start
+ * none counts as sent. */
+typedef struct ManagerPcmkScore {
         char *domain;
-        char *resource;
-        char *node;
         int score;
-        bool score_sent;
-} ManagerPcmkInstance;
+        bool sent;
+} ManagerPcmkScore;
 
 /* A call to the hypervisor in flight (a step's, or a reconciliation's
  * inspection): the userdata of its completion. Linked into its group so
@@ -80,7 +81,6 @@ struct ManagerGroup {
         HdhaTableGroup *table;         /* into manager->table */
         char *device_xml;
         char *alias;
-        bool frozen;
         bool removed; /* left the configuration; freed when idle */
         bool dirty;   /* changed since the table was last written */
         bool vfio_bound;    /* Managed=no: the function is on vfio-pci */
@@ -107,8 +107,8 @@ struct ManagerGroup {
 
         /* Policy pacemaker: the instances, and a switch Pacemaker is asked
          * to carry out (its target, who waits, its deadline). */
-        ManagerPcmkInstance *pcmk;
-        size_t n_pcmk;
+        ManagerPcmkScore *pcmk_scores;
+        size_t n_pcmk_scores;
         char *pcmk_target;
         char *pcmk_last_holder; /* the least preferred standby */
         HdhaOpDoneFn pcmk_done;
@@ -201,6 +201,9 @@ void manager_group_run_plan(ManagerGroup *g, const char *event);
 int manager_group_pcmk_switch(ManagerGroup *g, const char *domain, HdhaOpDoneFn done, void *userdata);
 void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason);
 void manager_group_pcmk_holder_changed(ManagerGroup *g, const char *old_holder);
+/* After a reconciliation: every known instance gets its member's score, if
+ * it is not the one last sent (after a start: all of them). */
+void manager_group_pcmk_reconciled(ManagerGroup *g);
 void manager_group_pcmk_free(ManagerGroup *g);
 
 /* manager-cluster.c */

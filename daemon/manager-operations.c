@@ -20,7 +20,7 @@ static void on_auto_done(void *userdata, int r, const char *message) {
 void manager_group_auto_check(ManagerGroup *g) {
         const HdhaTableMember *holder;
 
-        if (g->config->policy != HDHA_POLICY_AUTO || g->frozen || manager_group_is_busy(g) || !g->manager->connected)
+        if (g->config->policy != HDHA_POLICY_AUTO || g->table->frozen || manager_group_is_busy(g) || !g->manager->connected)
                 return;
 
         holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
@@ -48,7 +48,7 @@ static int group_for_operation(HdhaManager *m, const char *name, bool force, Man
                 return -ENOENT;
         if (manager_group_is_busy(g))
                 return -EBUSY;
-        if (g->frozen && !force)
+        if (g->table->frozen && !force)
                 return -EROFS;
         if (!m->connected)
                 return -EHOSTDOWN;
@@ -203,18 +203,23 @@ int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, 
 
 int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
         ManagerGroup *g;
+        int r;
 
         if (!group || !hdha_group_name_is_valid(group))
                 return -EINVAL;
         g = manager_get_group(m, group);
         if (!g)
                 return -ENOENT;
-        if (g->frozen == frozen)
+        if (g->table->frozen == frozen)
                 return 0;
-        g->frozen = frozen;
+        /* Kept in the table: a restarted daemon finds the group as it was. */
+        (void) hdha_table_group_set_frozen(g->table, frozen);
+        r = manager_group_commit(g);
+        if (r < 0) {
+                (void) hdha_table_group_set_frozen(g->table, !frozen);
+                return HDHA_MANAGER_STATE_WRITE_FAILED;
+        }
         log_info("Group '%s' %s.", g->name, frozen ? "frozen: no automatic action" : "thawed");
-        if (m->env.group_changed)
-                m->env.group_changed(m->env.userdata, g->name);
         if (!frozen)
                 manager_group_auto_check(g);
         return 1;

@@ -12,46 +12,54 @@
 #include "log.h"
 #include "manager-internal.h"
 
-static ManagerPcmkInstance *pcmk_find(ManagerGroup *g, const char *domain) {
-        for (size_t i = 0; i < g->n_pcmk; i++)
-                if (strcmp(g->pcmk[i].domain, domain) == 0)
-                        return &g->pcmk[i];
-        return NULL;
+/* The member of domain if an instance is known for it. */
+static const HdhaTableMember *pcmk_find(const ManagerGroup *g, const char *domain) {
+        const HdhaTableMember *mem = hdha_table_group_get_member(g->table, domain);
+
+        return mem && mem->resource ? mem : NULL;
 }
 
-static void pcmk_instance_done(ManagerPcmkInstance *p) {
-        free(p->domain);
-        free(p->resource);
-        free(p->node);
-}
+/* The score last sent for domain's instance; NULL if out of memory. */
+static ManagerPcmkScore *pcmk_score_slot(ManagerGroup *g, const char *domain) {
+        ManagerPcmkScore *a;
+        char *d;
 
-/* Records (or updates) the instance of domain; 1 if it changed. */
-static int pcmk_record(ManagerGroup *g, const char *domain, const char *resource, const char *node) {
-        ManagerPcmkInstance *p = pcmk_find(g, domain), n = {};
-
-        if (p && strcmp(p->resource, resource) == 0 && strcmp(p->node, node) == 0)
-                return 0;
-        n.domain = strdup(domain);
-        n.resource = strdup(resource);
-        n.node = strdup(node);
-        if (!n.domain || !n.resource || !n.node) {
-                pcmk_instance_done(&n);
-                return -ENOMEM;
+        for (size_t i = 0; i < g->n_pcmk_scores; i++)
+                if (strcmp(g->pcmk_scores[i].domain, domain) == 0)
+                        return &g->pcmk_scores[i];
+        d = strdup(domain);
+        if (!d)
+                return NULL;
+        a = realloc(g->pcmk_scores, (g->n_pcmk_scores + 1) * sizeof(*a));
+        if (!a) {
+                free(d);
+                return NULL;
         }
-        if (!p) {
-                ManagerPcmkInstance *a = realloc(g->pcmk, (g->n_pcmk + 1) * sizeof(*a));
+        g->pcmk_scores = a;
+        a[g->n_pcmk_scores] = (ManagerPcmkScore) { .domain = d };
+        return &a[g->n_pcmk_scores++];
+}
 
-                if (!a) {
-                        pcmk_instance_done(&n);
-                        return -ENOMEM;
-                }
-                g->pcmk = a;
-                p = &g->pcmk[g->n_pcmk++];
-        } else
-                pcmk_instance_done(p);
-        *p = n;
+/* Records (or updates) the instance of domain in the table, and writes it
+ * there at once: a failure right after a restart is reported with it. */
+static int pcmk_record(ManagerGroup *g, const char *domain, const char *resource, const char *node) {
+        ManagerPcmkScore *slot;
+        int r;
+
+        r = hdha_table_group_set_instance(g->table, domain, resource, node);
+        if (r <= 0)
+                return r;
+        slot = pcmk_score_slot(g, domain);
+        if (slot)
+                slot->sent = false; /* a new instance has no score yet */
         log_info("Group '%s': '%s' is Pacemaker's resource instance '%s' on node '%s'.", g->name, domain, resource,
                  node);
+        r = manager_group_commit(g);
+        if (r < 0) {
+                g->dirty = true; /* written with the next change */
+                log_warning_errno(r, "Group '%s': failed to write the allocation table '%s', keeping the instance "
+                                  "of '%s' in memory only: %m", g->name, g->manager->table_path, domain);
+        }
         return 1;
 }
 
@@ -91,16 +99,20 @@ static int pcmk_score(const ManagerGroup *g, const char *domain) {
  * computes a new transition for every attribute written. */
 static void pcmk_set_score(ManagerGroup *g, const char *domain) {
         const HdhaManagerEnv *env = &g->manager->env;
-        ManagerPcmkInstance *p = pcmk_find(g, domain);
+        const HdhaTableMember *p = pcmk_find(g, domain);
+        ManagerPcmkScore *slot;
         int score;
 
         if (!p || !env->pacemaker_set_score)
                 return;
         score = pcmk_score(g, domain);
-        if (p->score_sent && p->score == score)
+        slot = pcmk_score_slot(g, domain);
+        if (slot && slot->sent && slot->score == score)
                 return;
-        p->score = score;
-        p->score_sent = true;
+        if (slot) {
+                slot->score = score;
+                slot->sent = true;
+        }
         env->pacemaker_set_score(env->userdata, p->resource, p->node, score);
 }
 
@@ -111,8 +123,10 @@ int hdha_manager_pacemaker_instance(HdhaManager *m, const char *group, unsigned 
         ManagerGroup *g;
         int r;
 
-        if (!group || !hdha_group_name_is_valid(group) || !resource || !node || !*resource || !*node ||
-            strlen(resource) > 256 || strlen(node) > 256)
+        /* Names as the table keeps them: 1..255 bytes, no control character
+         * or '/'. */
+        if (!group || !hdha_group_name_is_valid(group) || !hdha_table_name_is_valid(resource) ||
+            !hdha_table_name_is_valid(node))
                 return -EINVAL;
         g = manager_get_group(m, group);
         if (!g)
@@ -142,9 +156,16 @@ void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, con
         for (size_t i = 0; i < m->n_groups; i++) {
                 ManagerGroup *g = m->groups[i];
 
-                for (size_t j = 0; j < g->n_pcmk; j++)
-                        if (strcmp(g->pcmk[j].resource, resource) == 0 && strcmp(g->pcmk[j].node, node) == 0)
-                                g->pcmk[j].score_sent = false;
+                if (g->removed)
+                        continue;
+                for (size_t j = 0; j < g->table->n_members; j++) {
+                        const HdhaTableMember *mem = &g->table->members[j];
+                        ManagerPcmkScore *slot;
+
+                        if (streq_ptr(mem->resource, resource) && streq_ptr(mem->node, node) &&
+                            (slot = pcmk_score_slot(g, mem->domain)))
+                                slot->sent = false;
+                }
         }
 }
 
@@ -152,7 +173,7 @@ void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, con
 
 void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const char *reason) {
         const HdhaManagerEnv *env = &g->manager->env;
-        const ManagerPcmkInstance *p = pcmk_find(g, domain);
+        const HdhaTableMember *p = pcmk_find(g, domain);
 
         if (!p) {
                 log_warning("Group '%s': '%s' failed, but no Pacemaker resource instance is known for it yet; "
@@ -178,8 +199,13 @@ void manager_group_pcmk_member_failed(ManagerGroup *g, const char *domain, const
 
 /* Every known instance gets the score of its member now. */
 static void pcmk_push_scores(ManagerGroup *g) {
-        for (size_t i = 0; i < g->n_pcmk; i++)
-                pcmk_set_score(g, g->pcmk[i].domain);
+        for (size_t i = 0; i < g->table->n_members; i++)
+                pcmk_set_score(g, g->table->members[i].domain);
+}
+
+void manager_group_pcmk_reconciled(ManagerGroup *g) {
+        if (g->config->policy == HDHA_POLICY_PACEMAKER)
+                pcmk_push_scores(g);
 }
 
 static void pcmk_switch_end(ManagerGroup *g, int r, const char *message) {
@@ -269,10 +295,10 @@ void manager_group_pcmk_free(ManagerGroup *g) {
                 env->timer_stop(env->userdata, g->pcmk_timer);
         g->pcmk_timer = NULL;
         g->pcmk_done = NULL;
-        for (size_t i = 0; i < g->n_pcmk; i++)
-                pcmk_instance_done(&g->pcmk[i]);
-        g->pcmk = mfree(g->pcmk);
-        g->n_pcmk = 0;
+        for (size_t i = 0; i < g->n_pcmk_scores; i++)
+                free(g->pcmk_scores[i].domain);
+        g->pcmk_scores = mfree(g->pcmk_scores);
+        g->n_pcmk_scores = 0;
         g->pcmk_target = mfree(g->pcmk_target);
         g->pcmk_last_holder = mfree(g->pcmk_last_holder);
 }

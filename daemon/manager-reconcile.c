@@ -290,6 +290,7 @@ static void reconcile_decide(ManagerGroup *g) {
                             holder ? "'" : "");
         reconcile_roles(g, holder);
         g->reconciling = false;
+        manager_group_pcmk_reconciled(g);
         if (m->env.group_changed) /* no longer busy */
                 m->env.group_changed(m->env.userdata, g->name);
 

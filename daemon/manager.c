@@ -546,7 +546,7 @@ static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
                 .name = g->name,
                 .config = g->config,
                 .table = g->table,
-                .frozen = g->frozen,
+                .frozen = g->table->frozen,
                 .busy = manager_group_is_busy(g),
         };
 }

@@ -121,6 +121,9 @@ int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, v
 int hdha_manager_activate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
 int hdha_manager_deactivate(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
 int hdha_manager_rebuild(HdhaManager *m, const char *domain, HdhaOpDoneFn done, void *userdata);
+/* Kept in the allocation table: returns 1 when changed (the table written),
+ * 0 when it already was so, HDHA_MANAGER_STATE_WRITE_FAILED if the table
+ * could not be written (nothing changed). */
 int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen);
 
 /* --- Policy pacemaker (manager-pacemaker.c) ---
@@ -133,8 +136,9 @@ int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen);
  * -INFINITY, the target's above the other standbys) and finishes once the
  * agent's promote of the target (hdha_manager_promote) moved it, or fails
  * with -ETIMEDOUT. A member that fails has its score set to -INFINITY and
- * its failure reported to Pacemaker at once. -ENOTCONN: no resource
- * instance known for a member involved (no agent call since the start). */
+ * its failure reported to Pacemaker at once. The instances are kept in the
+ * allocation table, so they are known right after a restart. -ENOTCONN: no
+ * resource instance known for a member involved (no agent call for it yet). */
 #define HDHA_PCMK_SCORE_HOLDER 100
 #define HDHA_PCMK_SCORE_TARGET 50
 #define HDHA_PCMK_SCORE_STANDBY 10 /* plus one per member after it (up to 30): the first in order wins */

@@ -132,8 +132,9 @@ static int role_from(const char *s) { return hdha_role_from_string(s); }
 static int operation_from(const char *s) { return hdha_operation_from_string(s); }
 static int step_from(const char *s) { return hdha_step_from_string(s); }
 
-static int parse_members(HdhaTableGroup *g, json_object *array, const char *gwhere, char **reterr) {
-        static const char *const keys[] = { "domain", "role" };
+static int parse_members(HdhaTableGroup *g, json_object *array, const char *gwhere, int format, char **reterr) {
+        /* Format 1 has the first two keys only. */
+        static const char *const keys[] = { "domain", "role", "resource", "node" };
         size_t n = json_object_array_length(array);
 
         if (n == 0 || n > HDHA_TABLE_MEMBERS_MAX)
@@ -150,7 +151,7 @@ static int parse_members(HdhaTableGroup *g, json_object *array, const char *gwhe
                 if (!json_object_is_type(m, json_type_object))
                         return bad(reterr, "%s: is %s, expected object", where,
                                    json_type_to_name(json_object_get_type(m)));
-                r = check_keys(m, where, keys, ELEMENTSOF(keys), reterr);
+                r = check_keys(m, where, keys, format >= 2 ? ELEMENTSOF(keys) : 2, reterr);
                 if (r < 0)
                         return r;
                 r = get_name(m, where, "domain", false, &domain, reterr);
@@ -167,6 +168,22 @@ static int parse_members(HdhaTableGroup *g, json_object *array, const char *gwhe
                         return bad(reterr, "%s.role: a second member with role active", where);
                 if (r < 0)
                         return r;
+
+                if (format >= 2) {
+                        const char *resource, *node;
+
+                        r = get_name(m, where, "resource", true, &resource, reterr);
+                        if (r < 0)
+                                return r;
+                        r = get_name(m, where, "node", true, &node, reterr);
+                        if (r < 0)
+                                return r;
+                        r = hdha_table_group_set_instance(g, domain, resource, node);
+                        if (r == -EINVAL)
+                                return bad(reterr, "%s: resource and node are both null or both names", where);
+                        if (r < 0)
+                                return r;
+                }
         }
         return 0;
 }
@@ -178,9 +195,10 @@ static int check_member(const HdhaTableGroup *g, const char *where, const char *
         return 0;
 }
 
-static int parse_group(HdhaTable *t, json_object *o, const char *where, char **reterr) {
+static int parse_group(HdhaTable *t, json_object *o, const char *where, int format, char **reterr) {
+        /* Format 1 has all but the last. */
         static const char *const keys[] = {
-                "group", "active", "generation", "operation", "step", "source", "target", "members",
+                "group", "active", "generation", "operation", "step", "source", "target", "members", "frozen",
         };
         const char *name, *active, *source, *target;
         HdhaTableGroup *g;
@@ -189,7 +207,7 @@ static int parse_group(HdhaTable *t, json_object *o, const char *where, char **r
 
         if (!json_object_is_type(o, json_type_object))
                 return bad(reterr, "%s: is %s, expected object", where, json_type_to_name(json_object_get_type(o)));
-        r = check_keys(o, where, keys, ELEMENTSOF(keys), reterr);
+        r = check_keys(o, where, keys, ELEMENTSOF(keys) - (format < 2), reterr);
         if (r < 0)
                 return r;
 
@@ -207,7 +225,7 @@ static int parse_group(HdhaTable *t, json_object *o, const char *where, char **r
         r = get_key(o, where, "members", json_type_array, false, &v, reterr);
         if (r < 0)
                 return r;
-        r = parse_members(g, v, where, reterr);
+        r = parse_members(g, v, where, format, reterr);
         if (r < 0)
                 return r;
 
@@ -245,6 +263,13 @@ static int parse_group(HdhaTable *t, json_object *o, const char *where, char **r
         if (r < 0)
                 return r;
 
+        if (format >= 2) {
+                r = get_key(o, where, "frozen", json_type_boolean, false, &v, reterr);
+                if (r < 0)
+                        return r;
+                (void) hdha_table_group_set_frozen(g, json_object_get_boolean(v));
+        }
+
         /* Last: the calls above counted generations of their own. */
         r = get_key(o, where, "generation", json_type_int, false, &v, reterr);
         if (r < 0)
@@ -259,6 +284,7 @@ static int parse_table(json_object *root, HdhaTable **ret, char **reterr) {
         static const char *const keys[] = { "format", "groups" };
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
         json_object *v;
+        int64_t format;
         size_t n;
         int r;
 
@@ -270,9 +296,10 @@ static int parse_table(json_object *root, HdhaTable **ret, char **reterr) {
         r = get_key(root, "top level", "format", json_type_int, false, &v, reterr);
         if (r < 0)
                 return r;
-        if (json_object_get_int64(v) != HDHA_TABLE_FORMAT)
-                return bad(reterr, "format version %" PRId64 " is not supported (expected %d)",
-                           json_object_get_int64(v), HDHA_TABLE_FORMAT);
+        format = json_object_get_int64(v);
+        if (format < HDHA_TABLE_FORMAT_MIN || format > HDHA_TABLE_FORMAT)
+                return bad(reterr, "format version %" PRId64 " is not supported (expected %d to %d)",
+                           format, HDHA_TABLE_FORMAT_MIN, HDHA_TABLE_FORMAT);
         r = check_keys(root, "top level", keys, ELEMENTSOF(keys), reterr);
         if (r < 0)
                 return r;
@@ -291,7 +318,7 @@ static int parse_table(json_object *root, HdhaTable **ret, char **reterr) {
                 char where[32];
 
                 (void) snprintf(where, sizeof(where), "groups[%zu]", i);
-                r = parse_group(t, json_object_array_get_idx(v, i), where, reterr);
+                r = parse_group(t, json_object_array_get_idx(v, i), where, (int) format, reterr);
                 if (r < 0)
                         return r;
         }
@@ -438,10 +465,15 @@ static int group_to_json(const HdhaTableGroup *g, json_object **ret) {
                 return -ENOMEM;
         for (size_t i = 0; i < g->n_members; i++) {
                 _cleanup_(json_object_putp) json_object *m = json_object_new_object();
+                json_object *res, *node;
 
                 if (!m ||
                     add(m, "domain", json_object_new_string(g->members[i].domain), false) < 0 ||
                     add(m, "role", json_object_new_string(hdha_role_to_string(g->members[i].role)), false) < 0 ||
+                    new_string_or_null(g->members[i].resource, &res) < 0 ||
+                    add(m, "resource", res, true) < 0 ||
+                    new_string_or_null(g->members[i].node, &node) < 0 ||
+                    add(m, "node", node, true) < 0 ||
                     json_object_array_add(members, m) < 0)
                         return -ENOMEM;
                 TAKE_PTR(m);
@@ -456,6 +488,7 @@ static int group_to_json(const HdhaTableGroup *g, json_object **ret) {
             add(o, "source", s, true) < 0 ||
             new_string_or_null(g->op_target, &t) < 0 ||
             add(o, "target", t, true) < 0 ||
+            add(o, "frozen", json_object_new_boolean(g->frozen), false) < 0 ||
             add(o, "members", TAKE_PTR(members), false) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);

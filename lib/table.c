@@ -58,11 +58,17 @@ bool hdha_table_name_is_valid(const char *name) {
 
 /* ---- the model ---------------------------------------------------------- */
 
+static void member_done(HdhaTableMember *m) {
+        free(m->domain);
+        free(m->resource);
+        free(m->node);
+}
+
 static HdhaTableGroup *group_free(HdhaTableGroup *g) {
         if (!g)
                 return NULL;
         for (size_t i = 0; i < g->n_members; i++)
-                free(g->members[i].domain);
+                member_done(g->members + i);
         free(g->members);
         free(g->name);
         free(g->active);
@@ -233,7 +239,7 @@ int hdha_table_group_remove_member(HdhaTableGroup *g, const char *domain) {
         if (streq_ptr(g->active, domain) || streq_ptr(g->op_source, domain) || streq_ptr(g->op_target, domain))
                 return -EBUSY;
         i = (size_t) (m - g->members);
-        free(m->domain);
+        member_done(m);
         memmove(g->members + i, g->members + i + 1, (g->n_members - i - 1) * sizeof(*g->members));
         g->n_members--;
         g->generation++;
@@ -320,15 +326,45 @@ int hdha_table_group_clear_operation(HdhaTableGroup *g) {
         return hdha_table_group_set_operation(g, HDHA_OPERATION_NONE, HDHA_STEP_NONE, NULL, NULL);
 }
 
+int hdha_table_group_set_frozen(HdhaTableGroup *g, bool frozen) {
+        if (g->frozen == frozen)
+                return 0;
+        g->frozen = frozen;
+        return 1;
+}
+
+int hdha_table_group_set_instance(HdhaTableGroup *g, const char *domain, const char *resource, const char *node) {
+        _cleanup_free_ char *r = NULL, *n = NULL;
+        HdhaTableMember *m;
+
+        if (!resource != !node || (resource && !hdha_table_name_is_valid(resource)) ||
+            (node && !hdha_table_name_is_valid(node)))
+                return -EINVAL;
+        m = hdha_table_group_get_member(g, domain);
+        if (!m)
+                return -ENOENT;
+        if (streq_ptr(m->resource, resource) && streq_ptr(m->node, node))
+                return 0;
+        if (set_string(&r, resource) < 0 || set_string(&n, node) < 0)
+                return -ENOMEM;
+        free(m->resource);
+        free(m->node);
+        m->resource = TAKE_PTR(r);
+        m->node = TAKE_PTR(n);
+        return 1;
+}
+
 static bool group_equal(const HdhaTableGroup *a, const HdhaTableGroup *b) {
         if (!streq(a->name, b->name) || !streq_ptr(a->active, b->active) ||
             a->generation != b->generation || a->operation != b->operation || a->step != b->step ||
             !streq_ptr(a->op_source, b->op_source) || !streq_ptr(a->op_target, b->op_target) ||
-            a->n_members != b->n_members)
+            a->frozen != b->frozen || a->n_members != b->n_members)
                 return false;
         for (size_t i = 0; i < a->n_members; i++)
                 if (!streq(a->members[i].domain, b->members[i].domain) ||
-                    a->members[i].role != b->members[i].role)
+                    a->members[i].role != b->members[i].role ||
+                    !streq_ptr(a->members[i].resource, b->members[i].resource) ||
+                    !streq_ptr(a->members[i].node, b->members[i].node))
                         return false;
         return true;
 }
@@ -355,6 +391,10 @@ static int group_dup(const HdhaTableGroup *src, HdhaTableGroup **ret) {
                 r = hdha_table_group_add_member(g, src->members[i].domain, src->members[i].role);
                 if (r < 0)
                         return r;
+                r = hdha_table_group_set_instance(g, src->members[i].domain, src->members[i].resource,
+                                                  src->members[i].node);
+                if (r < 0)
+                        return r;
         }
         if (set_string(&g->active, src->active) < 0 ||
             set_string(&g->op_source, src->op_source) < 0 ||
@@ -362,6 +402,7 @@ static int group_dup(const HdhaTableGroup *src, HdhaTableGroup **ret) {
                 return -ENOMEM;
         g->operation = src->operation;
         g->step = src->step;
+        g->frozen = src->frozen;
         g->generation = src->generation;
         *ret = TAKE_PTR(g);
         return 0;

@@ -9,13 +9,17 @@
 /* The allocation table (docs/architecture.md): per group, the domain the device is
  * allocated to, a generation that grows on every change, the operation in
  * flight with its step, and each member's role. It is the truth about where
- * the device should be; libvirt is the truth about where it is.
+ * the device should be; libvirt is the truth about where it is. Besides, it
+ * keeps what the daemon must still know after a restart: whether the group
+ * is frozen, and under policy pacemaker which resource instance on which
+ * node stands for each member (told by the agent; without it a failure
+ * could not be reported to Pacemaker before the agent's next call).
  *
  * The table lives in one JSON file per host (STATEDIR/table.json), rewritten
  * durably before and after every step:
  *
  *   {
- *     "format": 1,
+ *     "format": 2,
  *     "groups": [
  *       {
  *         "group": "nic0",
@@ -25,19 +29,30 @@
  *         "step": "waiting-release",
  *         "source": "vm-a",            (null when the operation has none)
  *         "target": "vm-b",
+ *         "frozen": false,             (format 2)
  *         "members": [
- *           { "domain": "vm-a", "role": "active" },
- *           { "domain": "vm-b", "role": "standby" }
+ *           { "domain": "vm-a", "role": "active",
+ *             "resource": "hd:0", "node": "node1" },   (format 2)
+ *           { "domain": "vm-b", "role": "standby",
+ *             "resource": null, "node": null }         (no instance known)
  *         ]
  *       }
  *     ]
  *   }
  *
- * Every key is required, unknown keys are refused, and a file of another
- * format version is refused: a file the daemon cannot read completely is an
- * error, never a silent reset. */
+ * Every key of the file's format is required, unknown keys are refused (a
+ * format 1 file has no "frozen", "resource" or "node"), and a file of
+ * another format version is refused: a file the daemon cannot read
+ * completely is an error, never a silent reset. Format 1 files are read
+ * (not frozen, no instance known) and written as format 2 the next time.
+ *
+ * The promotion score last sent to Pacemaker is not kept: it is derived
+ * from the table (and a switch Pacemaker is asked to carry out, which ends
+ * with the daemon), its write is asynchronous and may be lost with the
+ * daemon, so after a restart the daemon sends every score once again. */
 
-#define HDHA_TABLE_FORMAT 1
+#define HDHA_TABLE_FORMAT 2     /* written */
+#define HDHA_TABLE_FORMAT_MIN 1 /* the oldest read */
 #define HDHA_TABLE_FILE_MAX (1024 * 1024) /* bytes, for load and save */
 #define HDHA_TABLE_GROUPS_MAX 256
 #define HDHA_TABLE_MEMBERS_MAX 32
@@ -108,6 +123,10 @@ HdhaStep hdha_step_from_string(const char *s);
 typedef struct HdhaTableMember {
         char *domain;
         HdhaRole role;
+        /* Policy pacemaker: the resource instance that stands for the member
+         * and the node it runs on; both NULL while unknown. */
+        char *resource;
+        char *node;
 } HdhaTableMember;
 
 /* Read the fields freely; change them only through the functions below, so
@@ -122,6 +141,7 @@ typedef struct HdhaTableGroup {
         HdhaStep step;
         char *op_source; /* NULL: none */
         char *op_target; /* NULL: none */
+        bool frozen; /* no automatic action, no move but a forced switch */
         HdhaTableMember *members;
         size_t n_members;
 } HdhaTableGroup;
@@ -172,6 +192,14 @@ int hdha_table_group_set_operation(
 /* -EINVAL if no operation is in flight and step is not HDHA_STEP_NONE. */
 int hdha_table_group_set_step(HdhaTableGroup *g, HdhaStep step);
 int hdha_table_group_clear_operation(HdhaTableGroup *g);
+
+/* Frozen and the Pacemaker instances are kept beside the allocation: they
+ * do not change the generation (the agent's calls would grow it otherwise).
+ * They return 1 when they changed something, 0 when it already was so, or
+ * -errno: -ENOENT not a member, -EINVAL a resource or node that is not a
+ * valid name, or only one of the two given. */
+int hdha_table_group_set_frozen(HdhaTableGroup *g, bool frozen);
+int hdha_table_group_set_instance(HdhaTableGroup *g, const char *domain, const char *resource, const char *node);
 
 /* STATEDIR/table.json, where the daemon keeps the table and the hook reads
  * it. */

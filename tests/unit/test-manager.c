@@ -237,6 +237,8 @@ static void show(Run *run) {
                         (unsigned long long) g->generation, hdha_operation_to_string(g->operation));
                 for (size_t k = 0; k < g->n_members; k++)
                         fprintf(run->out, " %s=%s", g->members[k].domain, hdha_role_to_string(g->members[k].role));
+                if (g->frozen)
+                        fputs(" frozen", run->out);
                 fputc('\n', run->out);
         }
 }

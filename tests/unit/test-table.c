@@ -119,6 +119,10 @@ static HdhaTable *sample_table(void) {
         assert_int_equal(hdha_table_group_set_active(g, "vm-a"), 1);
         assert_int_equal(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_WAITING_RELEASE,
                                                         "vm-a", "vm-b"), 1);
+        /* Pacemaker's instances of two members, frozen. */
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-a", "hd:0", "node1"), 1);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", "node \"2\""), 1);
+        assert_int_equal(hdha_table_group_set_frozen(g, true), 1);
 
         /* Nothing allocated; names JSON must escape. */
         assert_int_equal(hdha_table_add_group(t, "hba \"1\"", &g), 0);
@@ -297,6 +301,52 @@ static void test_generation(void **state) {
 #undef KEPT
 }
 
+static void test_frozen_instance(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        HdhaTableGroup *g;
+        char name[HDHA_TABLE_NAME_MAX + 2];
+
+        assert_int_equal(hdha_table_new(&t), 0);
+        assert_int_equal(hdha_table_add_group(t, "nic0", &g), 0);
+        assert_int_equal(hdha_table_group_add_member(g, "vm-a", HDHA_ROLE_ACTIVE), 1);
+        assert_int_equal(hdha_table_group_add_member(g, "vm-b", HDHA_ROLE_STANDBY), 1);
+        assert_true(g->generation == 2);
+        assert_false(g->frozen);
+        assert_null(g->members[0].resource);
+        assert_null(g->members[0].node);
+
+        /* Kept beside the allocation: the generation does not follow. */
+        assert_int_equal(hdha_table_group_set_frozen(g, true), 1);
+        assert_int_equal(hdha_table_group_set_frozen(g, true), 0);
+        assert_true(g->frozen);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", "node1"), 1);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", "node1"), 0);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", "node2"), 1);
+        assert_string_equal(g->members[1].resource, "hd:1");
+        assert_string_equal(g->members[1].node, "node2");
+        assert_true(g->generation == 2);
+
+        /* Refused: not a member, one of the two, bad names; nothing changes. */
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-z", "hd:9", "node1"), -ENOENT);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", NULL), -EINVAL);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", NULL, "node1"), -EINVAL);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "", "node1"), -EINVAL);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd:1", "a/b"), -EINVAL);
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", "hd\n1", "node1"), -EINVAL);
+        memset(name, 'r', sizeof(name) - 1);
+        name[sizeof(name) - 1] = 0;
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", name, "node1"), -EINVAL);
+        assert_string_equal(g->members[1].resource, "hd:1");
+        assert_string_equal(g->members[1].node, "node2");
+
+        /* Forgotten again. */
+        assert_int_equal(hdha_table_group_set_instance(g, "vm-b", NULL, NULL), 1);
+        assert_null(g->members[1].resource);
+        assert_null(g->members[1].node);
+        assert_int_equal(hdha_table_group_set_frozen(g, false), 1);
+        assert_true(g->generation == 2);
+}
+
 static void test_dup_equal(void **state) {
         _cleanup_(hdha_table_freep) HdhaTable *a = sample_table(), *b = NULL, *e = NULL;
 
@@ -304,6 +354,16 @@ static void test_dup_equal(void **state) {
         assert_true(hdha_table_equal(a, b));
         assert_true(hdha_table_equal(NULL, NULL));
         assert_false(hdha_table_equal(a, NULL));
+        assert_string_equal(b->groups[0]->members[1].node, "node \"2\"");
+        assert_true(b->groups[0]->frozen);
+        assert_int_equal(hdha_table_group_set_frozen(b->groups[0], false), 1);
+        assert_false(hdha_table_equal(a, b));
+        assert_int_equal(hdha_table_group_set_frozen(b->groups[0], true), 1);
+        assert_true(hdha_table_equal(a, b));
+        assert_int_equal(hdha_table_group_set_instance(b->groups[0], "vm-a", "hd:0", "node2"), 1);
+        assert_false(hdha_table_equal(a, b));
+        assert_int_equal(hdha_table_group_set_instance(b->groups[0], "vm-a", "hd:0", "node1"), 1);
+        assert_true(hdha_table_equal(a, b));
         assert_int_equal(hdha_table_group_set_step(b->groups[0], HDHA_STEP_ATTACHING), 1);
         assert_false(hdha_table_equal(a, b));
         assert_int_equal(hdha_table_new(&e), 0);
@@ -331,12 +391,23 @@ static void test_round_trip(void **state) {
         assert_true(l->groups[2]->generation == UINT64_MAX - 1);
         assert_null(l->groups[1]->active);
         assert_null(l->groups[2]->op_target);
+        assert_true(l->groups[0]->frozen);
+        assert_false(l->groups[1]->frozen);
+        assert_string_equal(l->groups[0]->members[1].resource, "hd:1");
+        assert_null(l->groups[0]->members[2].resource);
+        assert_null(l->groups[0]->members[2].node);
         l = hdha_table_free(l);
 
         data = slurp(path, &n);
-        assert_contains(data, "\"format\": 1");
+        assert_contains(data, "\"format\": 2");
         assert_contains(data, "\"step\": \"waiting-release\"");
         assert_contains(data, "\"active\": null");
+        assert_contains(data, "\"frozen\": true");
+        assert_contains(data, "\"frozen\": false");
+        assert_contains(data, "\"resource\": \"hd:0\"");
+        assert_contains(data, "\"node\": \"node1\"");
+        assert_contains(data, "\"resource\": null");
+        assert_contains(data, "\"node\": null");
         assert_true(data[n - 1] == '\n');
 
         /* Overwrite an existing file, then an empty table. */
@@ -457,7 +528,9 @@ static void test_corrupt(void **state) {
         /* The top level. */
         check_bad(strdup("[]"), "top level is array, expected object");
         check_bad(strdup("{\"groups\": []}"), "missing key 'format'");
-        check_bad(strdup("{\"format\": 2, \"groups\": [], \"new\": 1}"), "format version 2 is not supported");
+        check_bad(strdup("{\"format\": 3, \"groups\": [], \"new\": 1}"),
+                  "format version 3 is not supported (expected 1 to 2)");
+        check_bad(strdup("{\"format\": 0, \"groups\": []}"), "format version 0 is not supported");
         check_bad(strdup("{\"format\": \"1\", \"groups\": []}"), "format: is string, expected int");
         check_bad(strdup("{\"format\": 1}"), "missing key 'groups'");
         check_bad(strdup("{\"format\": 1, \"groups\": {}}"), "groups: is object, expected array");
@@ -535,6 +608,94 @@ static void test_corrupt(void **state) {
         write_file(path, big, HDHA_TABLE_FILE_MAX);
         assert_int_equal(hdha_table_load(path, &t, NULL), 0);
         assert_int_equal(t->n_groups, 0);
+}
+
+#define MEMBER2(d, r, res, node) \
+        "{\"domain\": \"" d "\", \"role\": \"" r "\", \"resource\": " res ", \"node\": " node "}"
+
+/* A valid format 2 file, with raw JSON for frozen (NULL: true) and the
+ * members (NULL: two, one with an instance). */
+static char *file2_with(const char *frozen, const char *members) {
+        char *s;
+
+        assert_true(asprintf(&s,
+                             "{\"format\": 2, \"groups\": [{\"group\": \"g\", \"active\": \"vm-a\", "
+                             "\"generation\": 3, \"operation\": \"none\", \"step\": \"none\", \"source\": null, "
+                             "\"target\": null, \"frozen\": %s, \"members\": %s}]}\n",
+                             frozen ?: "true",
+                             members ?: "[" MEMBER2("vm-a", "active", "\"hd:0\"", "\"node1\"") ","
+                                        MEMBER2("vm-b", "standby", "null", "null") "]") >= 0);
+        return s;
+}
+
+/* Format 2 read and refused; format 1 read and written as format 2. */
+static void test_formats(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL, *l = NULL;
+        _cleanup_free_ char *v2 = file2_with(NULL, NULL), *v1 = file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        _cleanup_free_ char *data = NULL;
+        char *s;
+        size_t n;
+
+        write_file(path, v2, strlen(v2));
+        assert_int_equal(hdha_table_load(path, &t, NULL), 0);
+        assert_true(t->groups[0]->frozen);
+        assert_true(t->groups[0]->generation == 3);
+        assert_string_equal(t->groups[0]->members[0].resource, "hd:0");
+        assert_string_equal(t->groups[0]->members[0].node, "node1");
+        assert_null(t->groups[0]->members[1].resource);
+        assert_null(t->groups[0]->members[1].node);
+        t = hdha_table_free(t);
+
+        /* Format 1: not frozen, no instance known; upgraded by the next write. */
+        write_file(path, v1, strlen(v1));
+        assert_int_equal(hdha_table_load(path, &t, NULL), 0);
+        assert_false(t->groups[0]->frozen);
+        assert_null(t->groups[0]->members[0].resource);
+        assert_null(t->groups[0]->members[1].node);
+        assert_int_equal(t->groups[0]->step, HDHA_STEP_ATTACHING);
+        assert_true(t->groups[0]->generation == 3);
+        assert_int_equal(hdha_table_save(t, path), 0);
+        data = slurp(path, &n);
+        assert_contains(data, "\"format\": 2");
+        assert_contains(data, "\"frozen\": false");
+        assert_contains(data, "\"resource\": null");
+        assert_int_equal(hdha_table_load(path, &l, NULL), 0);
+        assert_true(hdha_table_equal(t, l));
+
+        /* Every key of its format, and none of another. */
+        s = file_with(NULL, NULL, NULL, NULL, NULL, NULL, NULL, "[" MEMBER2("vm-a", "active", "null", "null") ","
+                      MEMBER("vm-b", "standby") "]");
+        check_bad(s, "groups[0].members[0]: unknown key 'resource'");
+        check_bad(strdup("{\"format\": 1, \"groups\": [{\"group\": \"g\", \"active\": null, \"generation\": 0, "
+                         "\"operation\": \"none\", \"step\": \"none\", \"source\": null, \"target\": null, "
+                         "\"frozen\": false, \"members\": [" MEMBER("a", "standby") "]}]}"),
+                  "groups[0]: unknown key 'frozen'");
+        check_bad(strdup("{\"format\": 2, \"groups\": [{\"group\": \"g\", \"active\": null, \"generation\": 0, "
+                         "\"operation\": \"none\", \"step\": \"none\", \"source\": null, \"target\": null, "
+                         "\"members\": [" MEMBER2("a", "standby", "null", "null") "]}]}"),
+                  "groups[0]: missing key 'frozen'");
+        check_bad(file2_with(NULL, "[" MEMBER("vm-a", "active") "]"), "groups[0].members[0]: missing key 'resource'");
+        check_bad(file2_with(NULL, "[{\"domain\": \"vm-a\", \"role\": \"active\", \"resource\": null}]"),
+                  "groups[0].members[0]: missing key 'node'");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "null", "null") ","
+                             "{\"domain\": \"vm-b\", \"role\": \"standby\", \"resource\": null, \"node\": null, "
+                             "\"score\": 10}]"),
+                  "groups[0].members[1]: unknown key 'score'");
+
+        /* Their values. */
+        check_bad(file2_with("1", NULL), "groups[0].frozen: is int, expected boolean");
+        check_bad(file2_with("\"yes\"", NULL), "groups[0].frozen: is string, expected boolean");
+        check_bad(file2_with("null", NULL), "groups[0].frozen: is null, expected boolean");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "\"hd:0\"", "null") "]"),
+                  "groups[0].members[0]: resource and node are both null or both names");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "null", "\"node1\"") "]"),
+                  "groups[0].members[0]: resource and node are both null or both names");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "\"\"", "\"node1\"") "]"),
+                  "groups[0].members[0].resource: invalid name");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "\"hd:0\"", "\"a/b\"") "]"),
+                  "groups[0].members[0].node: invalid name");
+        check_bad(file2_with(NULL, "[" MEMBER2("vm-a", "active", "0", "\"node1\"") "]"),
+                  "groups[0].members[0].resource: is int, expected string");
 }
 
 static void test_not_a_file(void **state) {
@@ -628,10 +789,12 @@ int main(void) {
                 cmocka_unit_test(test_enum_strings),
                 cmocka_unit_test(test_groups),
                 cmocka_unit_test(test_generation),
+                cmocka_unit_test(test_frozen_instance),
                 cmocka_unit_test(test_dup_equal),
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_save_failures, setup, teardown),
         };
