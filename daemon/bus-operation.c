@@ -224,6 +224,9 @@ static int bus_operation_message(HdhaBus *b, BusOp op, const char *group, const 
                                 strna(group), mem ? hdha_role_to_string(mem->role) : "unknown");
         case -EINVAL:
                 return asprintf(ret, "Invalid argument for the %s", what);
+        case HDHA_MANAGER_STATE_WRITE_FAILED:
+                return asprintf(ret, "The allocation table cannot be written (state directory full, read-only "
+                                "or failing; the daemon's log says why): the %s is refused", what);
         case -ENOTCONN:
                 return asprintf(ret, "Group '%s' is managed by Pacemaker, but the resource agent has not yet "
                                 "told hostdev-had which instance stands for each member involved; "

@@ -217,6 +217,8 @@ int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
         r = manager_group_commit(g);
         if (r < 0) {
                 (void) hdha_table_group_set_frozen(g->table, !frozen);
+                log_error_errno(r, "Group '%s': cannot write the allocation table '%s', not %s: %m", g->name,
+                                m->table_path, frozen ? "frozen" : "thawed");
                 return HDHA_MANAGER_STATE_WRITE_FAILED;
         }
         log_info("Group '%s' %s.", g->name, frozen ? "frozen: no automatic action" : "thawed");

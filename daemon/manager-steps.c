@@ -402,9 +402,26 @@ void manager_group_step_event(ManagerGroup *g, ManagerStepEvent ev, int r, const
 
 int manager_group_start_operation(ManagerGroup *g, HdhaOperation op, const char *source, const char *target,
                                   const ManagerPlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata) {
+        uint64_t generation = g->table->generation;
         int r;
 
         r = hdha_table_group_set_operation(g->table, op, HDHA_STEP_NONE, source, target);
+        if (r >= 0) {
+                /* "Started" is written before any hypervisor call: a state
+                 * directory that cannot take it (full, read-only, failing)
+                 * refuses the operation before libvirt is touched, and the
+                 * file keeps what it had. The errno is logged here: the
+                 * caller only sees HDHA_MANAGER_STATE_WRITE_FAILED. */
+                r = manager_group_commit(g);
+                if (r < 0) {
+                        /* Nothing happened: the table is as the file has it. */
+                        (void) hdha_table_group_clear_operation(g->table);
+                        g->table->generation = generation;
+                        log_error_errno(r, "Group '%s': cannot write the allocation table '%s', the %s is refused: %m",
+                                        g->name, g->manager->table_path, hdha_operation_to_string(op));
+                        r = HDHA_MANAGER_STATE_WRITE_FAILED;
+                }
+        }
         if (r < 0) {
                 for (size_t i = 0; i < n_plan; i++)
                         free(plan[i].domain);

@@ -27,6 +27,9 @@
  *   -ESRCH    the target is not a running standby
  *   -ENOTCONN policy pacemaker: no resource instance known for a member
  *   -EINVAL   invalid argument
+ *   HDHA_MANAGER_STATE_WRITE_FAILED  the allocation table could not be
+ *             written (the operation's first write, before any hypervisor
+ *             call); the file keeps what it had, the cause is logged
  * A started operation that needs the group's cluster token (it attaches a
  * member, and this host does not hold the token) may also fail with:
  *   -EUSERS   another host holds the token (the message names that host

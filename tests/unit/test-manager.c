@@ -5,8 +5,14 @@
  * in); its transcript (hypervisor calls, transitions, signals, results out)
  * must equal NAME.expected. HDHA_UPDATE_EXPECTED=1 rewrites the expected
  * files instead; review their diff like code. Besides, every scenario
- * checks the invariant on every attach: never on two running domains. */
+ * checks the invariant on every attach: never on two running domains.
+ *
+ * rename() is wrapped at link time (-Wl,--wrap): "state-dir full" and
+ * "state-dir read-only" make every write of the table fail as a full or
+ * read-only state directory does (the table writer's last step; the
+ * temporary file is removed, the old file stays), "state-dir ok" ends it. */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +27,19 @@
 #include "fake-hypervisor.h"
 #include "log.h"
 #include "manager.h"
+
+int __real_rename(const char *from, const char *to);
+int __wrap_rename(const char *from, const char *to);
+
+static int rename_errno;
+
+int __wrap_rename(const char *from, const char *to) {
+        if (rename_errno > 0) {
+                errno = rename_errno;
+                return -1;
+        }
+        return __real_rename(from, to);
+}
 
 typedef struct Timer {
         uint64_t deadline;
@@ -243,6 +262,28 @@ static void show(Run *run) {
         }
 }
 
+/* The table as its file has it (what a restart would find). */
+static void show_file(Run *run) {
+        HdhaTable *t = NULL;
+        char *message = NULL;
+        int r;
+
+        r = hdha_table_load(run->table_path, &t, &message);
+        if (r < 0) {
+                fprintf(run->out, "file: %s\n", message ?: strerror(-r));
+                free(message);
+                return;
+        }
+        for (size_t i = 0; i < t->n_groups; i++) {
+                const HdhaTableGroup *g = t->groups[i];
+
+                fprintf(run->out, "file: %s active=%s generation=%llu operation=%s%s\n", g->name, g->active ?: "-",
+                        (unsigned long long) g->generation, hdha_operation_to_string(g->operation),
+                        g->frozen ? " frozen" : "");
+        }
+        hdha_table_free(t);
+}
+
 static void show_domain(Run *run, const char *name) {
         FakeDomain *d = fake_hv_domain(run->hv, name);
 
@@ -409,7 +450,12 @@ static void command(Run *run, char *line) {
                 if (r < 0)
                         hdha_config_free(config);
                 fprintf(run->out, "reload: %s\n", r < 0 ? strerror(-r) : "ok");
-        } else if (strcmp(argv[0], "show") == 0) {
+        } else if (strcmp(argv[0], "state-dir") == 0 && argc == 2) {
+                /* state-dir full | read-only | ok */
+                rename_errno = strcmp(argv[1], "full") == 0 ? ENOSPC : strcmp(argv[1], "read-only") == 0 ? EROFS : 0;
+        } else if (strcmp(argv[0], "file") == 0)
+                show_file(run);
+        else if (strcmp(argv[0], "show") == 0) {
                 show(run);
                 for (int i = 1; i < argc; i++)
                         show_domain(run, argv[i]);
@@ -448,6 +494,7 @@ static void run_init(Run *run, FILE *out) {
         FILE *f;
 
         *run = (Run) {};
+        rename_errno = 0;
         snprintf(run->dir, sizeof(run->dir), "/tmp/hdha-test-manager.XXXXXX");
         assert_non_null(mkdtemp(run->dir));
         snprintf(run->table_path, sizeof(run->table_path), "%s/table.json", run->dir);
