@@ -72,6 +72,11 @@ int bus_method_operation(sd_bus_message *m, HdhaBus *b, BusOp op, const char *ob
 int bus_group_name_check(const char *group, sd_bus_error *error);
 /* At shutdown: the calls still waiting get Interrupted (once). */
 void bus_calls_interrupt(HdhaBus *b);
+/* A method call that replies later, when done is called with it (a
+ * reload that waits): what names it in messages and is taken. */
+int bus_call_new(HdhaBus *b, sd_bus_message *m, char *what, BusCall **ret);
+BusCall *bus_call_free(BusCall *c);
+void bus_call_done(void *userdata, int r, const char *message);
 /* Forgets them; only once the manager is gone. */
 void bus_calls_free(HdhaBus *b);
 

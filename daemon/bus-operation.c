@@ -23,7 +23,7 @@ struct BusCall {
         BusCall *prev, *next;
 };
 
-static BusCall *bus_call_free(BusCall *c) {
+BusCall *bus_call_free(BusCall *c) {
         if (!c)
                 return NULL;
         if (c->prev)
@@ -56,11 +56,32 @@ static void bus_call_reply(BusCall *c, int r, const char *message) {
                 log_warning_errno(k, "Failed to reply to the %s, ignoring: %m", c->what);
 }
 
-static void bus_call_done(void *userdata, int r, const char *message) {
+void bus_call_done(void *userdata, int r, const char *message) {
         BusCall *c = userdata;
 
         bus_call_reply(c, r, message);
         bus_call_free(c);
+}
+
+int bus_call_new(HdhaBus *b, sd_bus_message *m, char *what, BusCall **ret) {
+        BusCall *c;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                free(what);
+                return -ENOMEM;
+        }
+        *c = (BusCall) {
+                .bus = b,
+                .message = sd_bus_message_ref(m),
+                .what = what,
+                .next = b->calls,
+        };
+        if (b->calls)
+                b->calls->prev = c;
+        b->calls = c;
+        *ret = c;
+        return 0;
 }
 
 /* --- Authorization ----------------------------------------------------------- */
@@ -378,18 +399,9 @@ static int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const ch
                 return sd_bus_reply_method_return(m, NULL);
         }
 
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        *c = (BusCall) {
-                .bus = b,
-                .message = sd_bus_message_ref(m),
-                .what = TAKE_PTR(what),
-                .next = b->calls,
-        };
-        if (b->calls)
-                b->calls->prev = c;
-        b->calls = c;
+        r = bus_call_new(b, m, TAKE_PTR(what), &c);
+        if (r < 0)
+                return r;
 
         /* done may run before start returns; c is not used after it. */
         r = o->start(b->manager, group, domain, force, bus_call_done, c);

@@ -243,9 +243,12 @@ static int method_pacemaker_promote(sd_bus_message *m, void *userdata, sd_bus_er
         return bus_method_operation(m, userdata, BUS_OP_PROMOTE, NULL, error);
 }
 
+/* Replies once the configuration is applied: at once, or when the last
+ * busy group went idle. */
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *message = NULL;
+        _cleanup_free_ char *message = NULL, *what = NULL;
         HdhaBus *b = userdata;
+        BusCall *c;
         uid_t uid;
         int r;
 
@@ -256,10 +259,16 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Reloading is not supported here");
         log_info("Reload asked for over the bus by uid %u.", (unsigned) uid);
 
-        r = b->env.reload(b->env.userdata, &message);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, HDHA_BUS_ERROR_BUSY, "Cannot reload while an operation is in flight%s%s",
-                                         message ? ": " : "", message ?: "");
+        what = strdup("reload");
+        if (!what)
+                return -ENOMEM;
+        r = bus_call_new(b, m, TAKE_PTR(what), &c);
+        if (r < 0)
+                return r;
+        r = b->env.reload(b->env.userdata, bus_call_done, c, &message);
+        if (r == 1)
+                return 1; /* c replies */
+        bus_call_free(c);
         if (r < 0)
                 return sd_bus_error_setf(error, HDHA_BUS_ERROR_BAD_CONFIGURATION,
                                          "The configuration was not reloaded: %s", message ?: strerror(-r));

@@ -25,9 +25,11 @@ typedef struct HdhaBus HdhaBus;
 /* What the bus needs from the daemon beyond the manager (main.c wires the
  * real ones). */
 typedef struct HdhaBusEnv {
-        /* Reload: 0, or -errno and a message for the caller (-EBUSY: a
-         * group is busy). NULL: Reload is not supported. */
-        int (*reload)(void *userdata, char **ret_message);
+        /* Reload: 0 applied, 1 waiting until no group is busy (then done
+         * is called exactly once: 0 applied, -ECANCELED replaced by a
+         * newer reload, or -errno), or -errno and a message for the caller
+         * (a configuration with a problem). NULL: Reload is not supported. */
+        int (*reload)(void *userdata, HdhaOpDoneFn done, void *done_userdata, char **ret_message);
         /* The cluster as it is now (Manager1.GetClusterStatus(), and the
          * holder named in HeldElsewhere): fills *ret, which the bus passes
          * empty ({}) and frees with hdha_cluster_view_done(), in the order

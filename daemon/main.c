@@ -33,8 +33,17 @@ typedef struct Daemon {
         HdhaPcmkExec *pcmk;
         HdhaClusterHost *cluster; /* NULL: [Cluster] Enabled=no, or no Corosync in this build */
         sd_event_source *bus_give_up; /* under systemd, while the system bus is away */
+        struct ReloadWait *reload_wait; /* a reload waiting for busy groups */
         bool ready;
 } Daemon;
+
+/* A reload that waits until no group is busy, and who waits for it (the
+ * bus call; nobody after SIGHUP). */
+typedef struct ReloadWait {
+        Daemon *daemon;
+        HdhaOpDoneFn done;
+        void *done_userdata;
+} ReloadWait;
 
 /* Under systemd, a system bus away this long makes hostdev-had exit with a
  * failure, so that systemd restarts it (Restart=on-failure) afresh. */
@@ -261,11 +270,39 @@ static int load_config(const char *dir, HdhaConfig **ret, char **ret_message) {
         return 0;
 }
 
-/* Parses a fresh copy and swaps it in only when valid; groups in flight are
- * not disturbed (the manager refuses while one is busy). */
-static int reload(void *userdata, char **ret_message) {
+/* What follows the configuration swapped in by the manager. */
+static void reload_applied(Daemon *d) {
+        const HdhaConfig *c = hdha_manager_config(d->manager);
+
+        hdha_bus_set_admin_gid(d->bus, c->admin_group != NULL, c->admin_gid);
+        if (d->cluster)
+                hdha_cluster_host_set_config(d->cluster, c);
+        hdha_bus_groups_changed(d->bus);
+        log_info("Configuration reloaded: %zu groups.", hdha_manager_n_groups(d->manager));
+}
+
+static void on_reload_done(void *userdata, int r, const char *message) {
+        ReloadWait *w = userdata;
+        Daemon *d = w->daemon;
+
+        if (d->reload_wait == w)
+                d->reload_wait = NULL;
+        if (r >= 0)
+                reload_applied(d);
+        else
+                log_notice("The configuration that waited was not applied: %s", message ?: strerror(-r));
+        if (w->done)
+                w->done(w->done_userdata, r, message);
+        free(w);
+}
+
+/* Parses a fresh copy and hands it to the manager only when valid; groups
+ * in flight are not disturbed: the manager keeps it until no group is busy
+ * (returns 1, and done follows). */
+static int reload(void *userdata, HdhaOpDoneFn done, void *done_userdata, char **ret_message) {
         Daemon *d = userdata;
         HdhaConfig *c = NULL;
+        ReloadWait *w;
         int r;
 
         log_info("Reloading the configuration from '%s'.", d->config_dir);
@@ -279,26 +316,26 @@ static int reload(void *userdata, char **ret_message) {
             (!d->libvirt_uri && strcmp(c->libvirt_uri, hdha_manager_config(d->manager)->libvirt_uri) != 0))
                 log_notice("StateDirectory= and LibvirtURI= take effect at the next start only.");
 
-        hdha_bus_set_admin_gid(d->bus, c->admin_group != NULL, c->admin_gid);
-        r = hdha_manager_reload(d->manager, c);
-        if (r < 0) {
-                hdha_bus_set_admin_gid(d->bus, hdha_manager_config(d->manager)->admin_group != NULL,
-                                       hdha_manager_config(d->manager)->admin_gid);
+        w = calloc(1, sizeof(*w));
+        if (!w) {
                 hdha_config_free(c);
-                if (ret_message)
-                        *ret_message = strdup(r == -EBUSY ? "a group has an operation in flight; try again"
-                                                          : "cannot apply the configuration");
-                return log_error_errno(r, "Configuration not reloaded, the old one stays: %m");
+                return log_oom();
         }
-        if (d->cluster)
-                hdha_cluster_host_set_config(d->cluster, hdha_manager_config(d->manager));
-        hdha_bus_groups_changed(d->bus);
-        log_info("Configuration reloaded: %zu groups.", hdha_manager_n_groups(d->manager));
-        return 0;
+        *w = (ReloadWait) { .daemon = d, .done = done, .done_userdata = done_userdata };
+        /* A reload that waited is replaced: its done runs (and frees it) in here. */
+        r = hdha_manager_reload(d->manager, c, on_reload_done, w);
+        if (r == 0) {
+                free(w);
+                reload_applied(d);
+                return 0;
+        }
+        d->reload_wait = w;
+        log_info("A group is busy: the configuration is applied once no group is.");
+        return 1;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) reload(userdata, NULL);
+        (void) reload(userdata, NULL, NULL, NULL);
         return 0;
 }
 
@@ -489,6 +526,7 @@ static void daemon_done(Daemon *d) {
         d->hv = hdha_hypervisor_free(d->hv);
         d->cluster = hdha_cluster_host_free(d->cluster);
         d->manager = hdha_manager_free(d->manager);
+        d->reload_wait = mfree(d->reload_wait); /* dropped by the manager, untold */
         d->bus = hdha_bus_free(d->bus);
         d->bus_give_up = sd_event_source_disable_unref(d->bus_give_up);
         d->pcmk = hdha_pcmk_exec_free(d->pcmk);

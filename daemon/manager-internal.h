@@ -129,9 +129,19 @@ struct HdhaManager {
         size_t n_groups;
         bool connected;
         void *reconcile_retry_timer;
+
+        /* A reload that waits for every group to be idle (a newer one
+         * replaces it), who waits for it, and the timer that swaps it in
+         * from the loop, never from inside a group's event. */
+        HdhaConfig *pending_config;
+        HdhaOpDoneFn pending_done;
+        void *pending_userdata;
+        void *pending_timer;
 };
 
 /* manager.c */
+/* A group went idle: a reload waiting for that is swapped in soon. */
+void manager_reload_check(HdhaManager *m);
 ManagerHvCall *manager_hv_call_new(ManagerGroup *g);
 /* Unlinks and frees the call; returns its group. */
 ManagerGroup *manager_hv_call_free(ManagerHvCall *call);

@@ -231,5 +231,6 @@ int hdha_manager_set_frozen(HdhaManager *m, const char *group, bool frozen) {
 void manager_group_operation_ended(ManagerGroup *g) {
         manager_group_token_check(g);
         manager_group_auto_check(g);
+        manager_reload_check(g->manager);
 }
 

@@ -352,6 +352,9 @@ HdhaManager *hdha_manager_free(HdhaManager *m) {
                 return NULL;
         if (m->reconcile_retry_timer)
                 m->env.timer_stop(m->env.userdata, m->reconcile_retry_timer);
+        if (m->pending_timer)
+                m->env.timer_stop(m->env.userdata, m->pending_timer);
+        hdha_config_free(m->pending_config);
         for (size_t i = 0; i < m->n_groups; i++)
                 group_free(m->groups[i]);
         free(m->groups);
@@ -374,14 +377,16 @@ bool hdha_manager_is_connected(const HdhaManager *m) {
         return m->connected;
 }
 
-int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
+static bool manager_is_busy(const HdhaManager *m) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (!m->groups[i]->removed && manager_group_is_busy(m->groups[i]))
+                        return true;
+        return false;
+}
+
+static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
         HdhaConfig *old = m->config;
         int r;
-
-        /* Busy groups finish with the settings they started with. */
-        for (size_t i = 0; i < m->n_groups; i++)
-                if (manager_group_is_busy(m->groups[i]))
-                        return -EBUSY;
 
         m->config = config;
         for (size_t i = 0; i < m->n_groups; i++) {
@@ -417,11 +422,74 @@ int hdha_manager_reload(HdhaManager *m, HdhaConfig *config) {
                 }
         }
         hdha_config_free(old);
-        (void) hdha_table_save(m->table, m->table_path);
+        r = hdha_table_save(m->table, m->table_path);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the allocation table '%s', it is written with the next "
+                                "change: %m", m->table_path);
         /* New members' roles, new groups' holders: ask libvirt. */
         if (m->connected)
                 manager_reconcile(m);
-        return 0;
+}
+
+/* Drops the configuration waiting, telling who waits for it. */
+static void pending_drop(HdhaManager *m, int r, const char *message) {
+        HdhaOpDoneFn done = m->pending_done;
+        void *userdata = m->pending_userdata;
+
+        if (m->pending_timer)
+                m->env.timer_stop(m->env.userdata, m->pending_timer);
+        m->pending_timer = NULL;
+        m->pending_config = hdha_config_free(m->pending_config);
+        m->pending_done = NULL;
+        m->pending_userdata = NULL;
+        if (done)
+                done(userdata, r, message);
+}
+
+static void on_pending_timer(void *userdata) {
+        HdhaManager *m = userdata;
+        HdhaOpDoneFn done = m->pending_done;
+        void *done_userdata = m->pending_userdata;
+
+        m->pending_timer = NULL;
+        if (!m->pending_config || manager_is_busy(m))
+                return; /* an operation started meanwhile: its end looks again */
+        log_info("Every group is idle: applying the configuration that waited.");
+        m->pending_done = NULL;
+        m->pending_userdata = NULL;
+        manager_apply_config(m, TAKE_PTR(m->pending_config));
+        if (done)
+                done(done_userdata, 0, NULL);
+}
+
+void manager_reload_check(HdhaManager *m) {
+        int r;
+
+        if (!m->pending_config || m->pending_timer || manager_is_busy(m))
+                return;
+        r = m->env.timer_start(m->env.userdata, 0, on_pending_timer, m, &m->pending_timer);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start a timer for the configuration that waits: %m");
+                pending_drop(m, r, "cannot schedule the reload");
+        }
+}
+
+int hdha_manager_reload(HdhaManager *m, HdhaConfig *config, HdhaOpDoneFn done, void *userdata) {
+        if (m->pending_config) {
+                log_info("A newer reload replaces the configuration that waited.");
+                pending_drop(m, -ECANCELED, "replaced by a newer reload");
+        }
+        if (!manager_is_busy(m)) {
+                manager_apply_config(m, config);
+                return 0;
+        }
+        /* Busy groups finish with the settings they started with; the new
+         * ones come when the last of them is idle. */
+        log_info("A group is busy: the new configuration waits until every group is idle.");
+        m->pending_config = config;
+        m->pending_done = done;
+        m->pending_userdata = userdata;
+        return 1;
 }
 
 /* --- Events ---------------------------------------------------------------- */

@@ -106,10 +106,16 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
  * it on the way out. */
 HdhaManager *hdha_manager_free(HdhaManager *m);
 
-/* Swaps in a new configuration (takes ownership on success). Groups that
- * are busy keep running with their old settings until their operation ends.
- * Groups that disappeared leave the table; new groups join it. */
-int hdha_manager_reload(HdhaManager *m, HdhaConfig *config);
+/* Swaps in a new configuration, taking ownership of it. Groups that
+ * disappeared leave the table; new groups join it. While a group is busy
+ * (an operation in flight, reconciling, waiting for the cluster token) the
+ * new configuration waits and is swapped in once every group is idle, from
+ * a timer of the loop; a second reload while one waits replaces it (the
+ * first one's done gets -ECANCELED). Returns 0 when applied at once (done
+ * is not called), or 1 when it waits: done is called exactly once, 0 when
+ * applied. Freeing the manager drops a waiting configuration without
+ * calling done. */
+int hdha_manager_reload(HdhaManager *m, HdhaConfig *config, HdhaOpDoneFn done, void *userdata);
 const HdhaConfig *hdha_manager_config(const HdhaManager *m);
 const HdhaTable *hdha_manager_table(const HdhaManager *m);
 bool hdha_manager_is_connected(const HdhaManager *m);

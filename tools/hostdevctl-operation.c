@@ -281,14 +281,20 @@ int verb_operation(int argc, char *argv[]) {
 int verb_reload(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(ctl_status_freep) CtlStatus *s = NULL;
         int r;
 
         r = ctl_bus_open(&bus);
         if (r > 0)
                 return r;
-        r = sd_bus_call_method(bus, HDHA_BUS_NAME, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "Reload", &error,
-                               NULL, NULL);
+        r = sd_bus_message_new_method_call(bus, &call, HDHA_BUS_NAME, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE,
+                                           "Reload");
+        if (r < 0)
+                return ctl_fail_bus(NULL, r, "Failed to reload");
+        /* No timeout: while a group is busy the daemon applies the
+         * configuration, and replies, once no group is. */
+        r = sd_bus_call(bus, call, UINT64_MAX, &error, NULL);
         if (r < 0)
                 return ctl_fail_bus(&error, r, "Failed to reload");
         r = ctl_get_status(bus, &s);

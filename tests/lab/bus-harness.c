@@ -44,6 +44,7 @@ typedef struct Harness {
         uint64_t tick_usec;
         bool named;
         bool held;
+        void *reload_wait; /* a reload waiting for busy groups */
 } Harness;
 
 static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
@@ -130,22 +131,55 @@ static int load_config(const char *dir, HdhaConfig **ret, char **ret_message) {
         return r;
 }
 
-static int reload(void *userdata, char **ret_message) {
+/* As hostdev-had: a configuration that waits for busy groups is followed
+ * by what the bus needs once it is applied. */
+typedef struct HarnessReload {
+        Harness *harness;
+        HdhaOpDoneFn done;
+        void *done_userdata;
+} HarnessReload;
+
+static void reload_applied(Harness *h) {
+        set_admin(h);
+        hdha_bus_groups_changed(h->bus);
+}
+
+static void on_reload_done(void *userdata, int r, const char *message) {
+        HarnessReload *w = userdata;
+
+        if (w->harness->reload_wait == w)
+                w->harness->reload_wait = NULL;
+        if (r >= 0)
+                reload_applied(w->harness);
+        if (w->done)
+                w->done(w->done_userdata, r, message);
+        free(w);
+}
+
+static int reload(void *userdata, HdhaOpDoneFn done, void *done_userdata, char **ret_message) {
         Harness *h = userdata;
+        HarnessReload *w;
         HdhaConfig *c = NULL;
         int r;
 
         r = load_config(h->config_dir, &c, ret_message);
         if (r < 0)
                 return r;
-        r = hdha_manager_reload(h->manager, c);
-        if (r < 0) {
+        w = calloc(1, sizeof(*w));
+        if (!w) {
                 hdha_config_free(c);
-                return r;
+                return -ENOMEM;
         }
-        set_admin(h);
-        hdha_bus_groups_changed(h->bus);
-        return 0;
+        *w = (HarnessReload) { .harness = h, .done = done, .done_userdata = done_userdata };
+        r = hdha_manager_reload(h->manager, c, on_reload_done, w);
+        if (r == 0) {
+                free(w);
+                reload_applied(h);
+                return 0;
+        }
+        h->reload_wait = w;
+        log_info("Reload waits until no group is busy.");
+        return 1;
 }
 
 /* As hostdev-had outside a cluster. */
@@ -159,7 +193,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         _cleanup_free_ char *message = NULL;
         int r;
 
-        r = reload(userdata, &message);
+        r = reload(userdata, NULL, NULL, &message);
         if (r < 0)
                 log_error_errno(r, "Reload failed: %s", message ?: strerror(-r));
         return 0;
@@ -338,6 +372,7 @@ int main(int argc, char *argv[]) {
         /* The manager first: calls still waiting get Interrupted from the bus. */
         tick = sd_event_source_disable_unref(tick);
         h.manager = hdha_manager_free(h.manager);
+        free(h.reload_wait); /* dropped by the manager, untold */
         h.bus = hdha_bus_free(h.bus);
         log_info("Stopped (%u violations of the invariant).", fake_hv_violations(h.hv));
         h.hv = hdha_hypervisor_free(h.hv);

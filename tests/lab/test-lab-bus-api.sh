@@ -8,7 +8,8 @@
 # error; the cluster view of a host in no cluster (GetClusterStatus); a
 # caller without rights gets AccessDenied and changes nothing (but reads);
 # AdminGroup= members may change; PropertiesChanged and ConnectionChanged
-# are sent; reload; a call cut short by a stop gets Interrupted.
+# are sent; reload, which waits for a busy group and then applies; a call
+# cut short by a stop gets Interrupted.
 set -u
 # Light: no guests, no cluster; runs beside the heavy suites.
 LAB_LIGHT=1
@@ -297,6 +298,28 @@ check "Reload drops the group again" send Reload
 check "... from Groups" is "ao 2 \"$NIC0\" \"$WEB1\"" bus get-property "${MGR[@]}" Groups
 check "... with InterfacesRemoved" lab_wait_for 30 signal_seen "member=InterfacesRemoved" "object path \"$EXTRA\""
 check "the groups reconcile again" lab_wait_for 30 idle "$NIC0"
+
+# A reload while a group is busy waits for it, is applied once the group is
+# idle, and only then replies.
+check "the fake hypervisor held for a reload" hold
+bus call "${MGR[@]}" Switch ssb nic0 vm-b false >"$LAB_DIR/reload-switch.out" 2>&1 &
+busy_switch=$!
+check "a switch is in flight for the reload" lab_wait_for 30 op_running
+printf '[Group]\nDevice=0000:04:00.0\nDomains=vm-x vm-y\nPolicy=manual\n' >"$conf/groups.d/extra.conf"
+bus call "${MGR[@]}" Reload >"$LAB_DIR/reload.out" 2>&1 &
+busy_reload=$!
+reload_waits() { grep -q "the new configuration waits" "$LAB_DIR/harness.log"; }
+check "Reload waits while the switch is in flight" lab_wait_for 30 reload_waits
+check "... without a reply" kill -0 "$busy_reload"
+check "... and the group is not there yet" eval '! bus get-property "${MGR[@]}" Groups | grep -q group/extra'
+check "the fake hypervisor runs again after the reload" unhold
+check "the switch succeeds, the reload waiting" wait "$busy_switch"
+check "Reload replies once applied" wait "$busy_reload"
+check "... and the group is there" has "group/extra" bus get-property "${MGR[@]}" Groups
+rm -f "$conf/groups.d/extra.conf"
+check "Reload drops it again" send Reload
+check "the groups reconcile after it" lab_wait_for 30 idle "$NIC0"
+check "vm-a holds the device again" send Switch string:nic0 string:vm-a boolean:false
 
 # --- LibvirtFailure, Interrupted ----------------------------------------------------------------
 check "LibvirtFailure carries libvirt's message" expect_error LibvirtFailure \

@@ -208,6 +208,15 @@ static void on_done(void *userdata, int r, const char *message) {
                 fprintf(run->out, "result: ok\n");
 }
 
+static void on_reload_done(void *userdata, int r, const char *message) {
+        Run *run = userdata;
+
+        if (r < 0)
+                fprintf(run->out, "reload: failed: %s (%s)\n", message ?: "-", strerror(-r));
+        else
+                fprintf(run->out, "reload: applied\n");
+}
+
 static void manager_start(Run *run) {
         HdhaManagerEnv env = {
                 .timer_start = env_timer_start,
@@ -446,10 +455,10 @@ static void command(Run *run, char *line) {
                 HdhaConfig *config = NULL;
                 r = hdha_config_load(run->dir, &config, NULL);
                 if (r >= 0)
-                        r = hdha_manager_reload(run->m, config);
-                if (r < 0)
+                        r = hdha_manager_reload(run->m, config, on_reload_done, run);
+                else
                         hdha_config_free(config);
-                fprintf(run->out, "reload: %s\n", r < 0 ? strerror(-r) : "ok");
+                fprintf(run->out, "reload: %s\n", r < 0 ? strerror(-r) : r == 0 ? "ok" : "waits");
         } else if (strcmp(argv[0], "state-dir") == 0 && argc == 2) {
                 /* state-dir full | read-only | ok */
                 rename_errno = strcmp(argv[1], "full") == 0 ? ENOSPC : strcmp(argv[1], "read-only") == 0 ? EROFS : 0;
