@@ -311,7 +311,8 @@ busy_reload=$!
 reload_waits() { grep -q "the new configuration waits" "$LAB_DIR/harness.log"; }
 check "Reload waits while the switch is in flight" lab_wait_for 30 reload_waits
 check "... without a reply" kill -0 "$busy_reload"
-check "... and the group is not there yet" eval '! bus get-property "${MGR[@]}" Groups | grep -q group/extra'
+no_extra() { ! bus get-property "${MGR[@]}" Groups | grep -q group/extra; }
+check "... and the group is not there yet" no_extra
 check "the fake hypervisor runs again after the reload" unhold
 check "the switch succeeds, the reload waiting" wait "$busy_switch"
 check "Reload replies once applied" wait "$busy_reload"
