@@ -232,7 +232,7 @@ static int method_pacemaker_instance(sd_bus_message *m, void *userdata, sd_bus_e
                                          "number of its domains?)", group, instance);
         if (r == -EINVAL)
                 return sd_bus_error_set(error, HDHA_BUS_ERROR_INVALID_ARGUMENT,
-                                        "Invalid resource or node name: expected 1 to 256 characters");
+                                        "Invalid resource or node name: expected 1 to 255 bytes without a control character or '/'");
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "ssbi", mem.domain, hdha_role_to_string(mem.role), mem.holder,
