@@ -1,23 +1,29 @@
 #!/bin/bash
 # run.sh demo|check|bench [CONFIGURE-OPTION...]
-# run.sh demo --keep [CONFIGURE-OPTION...]
+# run.sh demo [--keep] [--hosts 2] [CONFIGURE-OPTION...]
 #
 # On a Debian 12 machine, as root: installs what is missing, configures and
 # builds out of tree (in $BUILDDIR, default ./build), then runs the demo,
 # the whole test suite, or the benchmarks. --keep leaves the demo's lab up
-# (see tests/lab/demo.sh).
+# (see tests/lab/demo.sh); --hosts 2 runs the two-host demo
+# (tests/lab/demo-hosts.sh).
 set -eu
 
-usage() { echo "usage: $0 demo [--keep]|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
+usage() { echo "usage: $0 demo [--keep] [--hosts 2]|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 what=$1
 shift
 case $what in demo|check|bench) ;; *) usage ;; esac
 demo_args=
-if [ "$what" = demo ] && [ "${1:-}" = --keep ]; then
-	demo_args=--keep
+while [ "$what" = demo ] && [ $# -gt 0 ]; do
+	case $1 in
+	--keep) demo_args="$demo_args --keep" ;;
+	--hosts) [ $# -ge 2 ] || usage; demo_args="$demo_args --hosts $2"; shift ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
+demo_args=${demo_args# }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$top/build}

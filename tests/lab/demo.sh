@@ -9,10 +9,10 @@
 # standby holds the device and the crashed VM is back as a standby; then a
 # planned switch back with hostdevctl, with its own timeline.
 #
-#   demo.sh [--keep]
+#   demo.sh [--keep] [--hosts 1|2]
 #
 # --keep leaves the lab up afterwards and says how to enter it and how to
-# tear it down. Sources of the timelines, every line stamped in ms on
+# tear it down. --hosts 2: the two-host demo instead (demo-hosts.sh). Sources of the timelines, every line stamped in ms on
 # arrival unless it carries its own time: the daemon's stderr, both guests'
 # serial consoles, `hostdevctl monitor --json` (its own stamps), Pacemaker's
 # log (its own stamps), and a sampler of both live XMLs and CPU quotas
@@ -21,15 +21,21 @@
 # shellcheck disable=SC2016 # bash -c '...' and eval '...' expand when they run
 set -u
 
-usage() { echo "usage: demo.sh [--keep]" >&2; exit 2; }
+usage() { echo "usage: demo.sh [--keep] [--hosts 1|2]" >&2; exit 2; }
 keep=no
-for arg; do
-	case $arg in
+hosts=1
+args=("$@")
+while [ $# -gt 0 ]; do
+	case $1 in
 	--keep) keep=yes ;;
-	-h | --help) echo "usage: demo.sh [--keep]"; exit 0 ;;
+	--hosts) hosts=${2:-}; shift ;;
+	--hosts=*) hosts=${1#*=} ;;
+	-h | --help) echo "usage: demo.sh [--keep] [--hosts 1|2]"; exit 0 ;;
 	*) usage ;;
 	esac
+	shift
 done
+case $hosts in 1 | 2) ;; *) usage ;; esac
 
 # --keep, outside the lab: run the lab in the background, relay its output
 # until the demo inside says it is done, then say how to reach it. The lab
@@ -40,7 +46,7 @@ if [ -z "${LAB_DIR:-}" ] && [ "$keep" = yes ]; then
 	dir=$abs_top_builddir/tests/lab/run/demo.$$
 	out=$dir.out
 	mkdir -p "$(dirname "$dir")"
-	setsid "$abs_top_srcdir/tests/lab/lab-run" "$dir" "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" --keep \
+	setsid "$abs_top_srcdir/tests/lab/lab-run" "$dir" "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "${args[@]}" \
 		</dev/null >"$out" 2>&1 &
 	labrun=$!
 	kept=no
@@ -69,6 +75,29 @@ if [ -z "${LAB_DIR:-}" ] && [ "$keep" = yes ]; then
 		[ "$(sed -n 's/^NSpid:.*[[:space:]]//p' "/proc/$p/status" 2>/dev/null)" = "$inner" ] && { demo=$p; break; }
 	done
 	[ -n "${demo:-}" ] || { echo "demo: cannot find the demo's process; kill $labrun ends the lab" >&2; exit 1; }
+	if [ "$hosts" = 2 ]; then
+		cat <<-EOF
+
+			The lab is still up: the demo's process, pid $demo, keeps it alive.
+			A shell in the lab (its switch, its power), then one on a node:
+
+			    nsenter --target $demo --all bash --rcfile $dir/env
+			    node 2                    # a shell on lab-node2 (node 1 is off: power on 1)
+
+			and try, on a node:
+
+			    crm_mon -1; hostdevctl status --cluster; virsh list
+			    kill -KILL "\$(cat /run/libvirt/qemu/vm-b1.pid)"   # a crash, if vm-b1 is active
+
+			Logs: $dir (demo/, node1/, node2/: hostdev-had.log, cluster/, the consoles)
+
+			To tear it all down (every node powered off, the lab's namespaces, cgroups
+			and folder go):
+
+			    kill $demo
+		EOF
+		exit 0
+	fi
 	cat <<-EOF
 
 		The lab is still up: the demo's process, pid $demo, keeps it alive.
@@ -96,6 +125,11 @@ if [ -z "${LAB_DIR:-}" ] && [ "$keep" = yes ]; then
 		    kill $demo
 	EOF
 	exit 0
+fi
+
+if [ "$hosts" = 2 ]; then
+	if [ "$keep" = yes ]; then exec bash "$(dirname "$0")/demo-hosts.sh" --keep; fi
+	exec bash "$(dirname "$0")/demo-hosts.sh"
 fi
 
 # shellcheck source=tests/lab/lab.sh
