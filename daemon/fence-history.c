@@ -36,8 +36,10 @@ static void stonith_load(void) {
         memcpy(&stonith_api_time_fn, &sym, sizeof(sym));
 }
 
-/* The fencer's IPC socket is listed (libqb: abstract "@stonith-ng", or a
- * file ".../stonith-ng"). Unreadable: take it as there. */
+/* The fencer's IPC socket is listed in /proc/net/unix: libqb binds it as
+ * the abstract "\0stonith-ng" padded with NULs to the address's full size
+ * (listed as "@stonith-ng@@@..."), or as a file ".../stonith-ng".
+ * Unreadable: taken as there. */
 static bool fencer_listens(void) {
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
@@ -49,12 +51,14 @@ static bool fencer_listens(void) {
                 return true;
         while (!found && getline(&line, &size, f) > 0) {
                 size_t len = strcspn(line, "\n");
-                const char *end;
+                const char *path;
 
+                while (len > 0 && line[len - 1] == '@')
+                        len--;
                 line[len] = '\0';
-                end = strrchr(line, ' ');
-                found = end && (streq(end + 1, "@stonith-ng") ||
-                                (len >= 11 && streq(line + len - 11, "/stonith-ng")));
+                path = strrchr(line, ' ');
+                found = path && (streq(path + 1, "@stonith-ng") ||
+                                 (len >= 11 && streq(line + len - 11, "/stonith-ng")));
         }
         fclose(f);
         return found;
