@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster-arbiter.h"
 #include "cluster-host.h"
 #include "cluster-msg.h"
 #include "cluster.h"
+#include "fence-history.h"
 #include "log.h"
 #include "macro.h"
 
@@ -34,13 +36,15 @@ typedef struct Answer {
         char *message;
 } Answer;
 
-/* An orphaned token this host will free, once its time has come. */
+/* An orphaned token this host will free, once its time has come or its
+ * holder is confirmed fenced. */
 typedef struct Expiry {
         HdhaClusterHost *host;
         char *group;
         uint32_t node;
         uint64_t generation;
         sd_event_source *timer;
+        bool fenced; /* freed on the fencer's word already */
         struct Expiry *next;
 } Expiry;
 
@@ -60,6 +64,7 @@ struct HdhaClusterHost {
         bool synced;
         Pending *pending;
         Expiry *expiries;
+        HdhaFenceWatch *fence; /* asks Pacemaker's fencer about the expiries' holders */
         sd_event_source *publish;
         sd_event_source *quorum_timer;
         void (*on_change)(void *userdata);
@@ -411,6 +416,20 @@ static Expiry *expiry_free(Expiry *e) {
         return NULL;
 }
 
+/* The fencer is asked about the holders of the tokens waiting here, until
+ * one is confirmed fenced. */
+static void fence_watch_sync(HdhaClusterHost *h) {
+        uint32_t nodes[HDHA_CLUSTER_NODES_MAX];
+        size_t n = 0;
+
+        if (!h->fence)
+                return;
+        for (Expiry *e = h->expiries; e && n < ELEMENTSOF(nodes); e = e->next)
+                if (!e->fenced)
+                        nodes[n++] = e->node;
+        hdha_fence_watch_set_nodes(h->fence, nodes, n);
+}
+
 static void expiries_clear(HdhaClusterHost *h) {
         while (h->expiries) {
                 Expiry *e = h->expiries;
@@ -418,26 +437,68 @@ static void expiries_clear(HdhaClusterHost *h) {
                 h->expiries = e->next;
                 expiry_free(e);
         }
+        fence_watch_sync(h);
+}
+
+static bool lowest_member(HdhaClusterHost *h);
+
+/* This host is still the one to free e's token, and it is still orphaned
+ * with the same holder and generation. */
+static bool expiry_due(HdhaClusterHost *h, const Expiry *e) {
+        HdhaToken t;
+
+        return h->quorate && h->arbiter && lowest_member(h) &&
+               hdha_cluster_arbiter_token(h->arbiter, e->group, &t) >= 0 && t.state == HDHA_TOKEN_ORPHANED &&
+               t.generation == e->generation && t.holder_node == e->node;
+}
+
+static int expiry_send(HdhaClusterHost *h, const Expiry *e) {
+        HdhaClusterMsg msg = { .type = HDHA_CLUSTER_MSG_EXPIRE, .ring_seq = h->ring_seq, .group = e->group,
+                               .generation = e->generation, .node = e->node };
+
+        return send_msg(h, &msg);
 }
 
 static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata) {
         Expiry *e = userdata;
         HdhaClusterHost *h = e->host;
-        HdhaClusterMsg msg = { .type = HDHA_CLUSTER_MSG_EXPIRE, .ring_seq = h->ring_seq, .group = e->group,
-                               .generation = e->generation, .node = e->node };
-        HdhaToken t;
         int r;
 
         e->timer = sd_event_source_disable_unref(e->timer);
-        if (!h->quorate || hdha_cluster_arbiter_token(h->arbiter, e->group, &t) < 0 ||
-            t.state != HDHA_TOKEN_ORPHANED || t.generation != e->generation)
+        if (!expiry_due(h, e))
                 return 0;
         log_warning("Group '%s': node %" PRIu32 " left with its token %" PRIu64 " s ago; freeing it.", e->group, e->node,
                     h->config->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC);
-        r = send_msg(h, &msg);
+        r = expiry_send(h, e);
         if (r < 0)
                 log_error_errno(r, "Group '%s': failed to free the token of a departed host: %m", e->group);
         return 0;
+}
+
+/* Pacemaker's fencer completed a fencing of node after it last entered the
+ * ring: the incarnation that holds the tokens is dead, free them now. */
+static void on_fence_confirmed(void *userdata, uint32_t node, time_t when) {
+        HdhaClusterHost *h = userdata;
+        char name[32], at[64];
+        struct tm tm;
+        int r;
+
+        if (!localtime_r(&when, &tm) || strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                snprintf(at, sizeof(at), "%lld", (long long) when);
+        for (Expiry *e = h->expiries; e; e = e->next) {
+                if (e->node != node || e->fenced || !expiry_due(h, e))
+                        continue;
+                log_warning("node %" PRIu32 " ('%s') confirmed fenced at %s by Pacemaker's fencer: freeing the token "
+                            "of group '%s'.",
+                            node, node_name(h, node, name, sizeof(name)), at, e->group);
+                r = expiry_send(h, e);
+                if (r < 0)
+                        log_error_errno(r, "Group '%s': failed to free the token of a fenced host, will ask the "
+                                        "fencer again: %m", e->group);
+                else
+                        e->fenced = true;
+        }
+        fence_watch_sync(h);
 }
 
 static bool lowest_member(HdhaClusterHost *h) {
@@ -468,6 +529,7 @@ static void expiry_drop(HdhaClusterHost *h, const char *group) {
 
                         *q = e->next;
                         expiry_free(e);
+                        fence_watch_sync(h);
                         return;
                 }
 }
@@ -505,10 +567,12 @@ static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
                 expiry_free(e);
                 return;
         }
-        log_info("Group '%s': its holder, node %" PRIu32 ", left the cluster; its token is freed in %" PRIu64 " s.",
+        log_info("Group '%s': its holder, node %" PRIu32 ", left the cluster; its token is freed in %" PRIu64 " s, "
+                 "or as soon as Pacemaker's fencer confirms the node fenced.",
                  t->group, t->holder_node, sec);
         e->next = h->expiries;
         h->expiries = e;
+        fence_watch_sync(h);
 }
 
 /* After a membership or quorum change: a clock for every orphaned token
@@ -668,6 +732,9 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
                 }
         }
         h->local_node = s.local_nodeid;
+        /* What this host knew of the ring is gone with the connection:
+         * every node counts as entered now. */
+        hdha_fence_watch_joined(h->fence);
         if (!h->ever_connected && h->config->cluster_mode == HDHA_CLUSTER_MODE_AUTO)
                 log_info("Corosync runs on this host: from now on a member is attached only while this host holds "
                          "its group's cluster token.");
@@ -704,8 +771,13 @@ static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMe
                           void *userdata) {
         HdhaClusterHost *h = userdata;
         uint32_t ids[HDHA_CLUSTER_NODES_MAX];
+        HdhaClusterStatus s;
         int r;
 
+        /* Which host (re)entered the ring, and when: a fencing counts only
+         * if it came after. */
+        hdha_cluster_get_status(c, &s);
+        hdha_fence_watch_ring(h->fence, s.ring_nodes, s.n_ring_nodes);
         if (!h->arbiter)
                 return;
         n = MIN(n, ELEMENTSOF(ids));
@@ -774,7 +846,9 @@ int hdha_cluster_host_new(sd_event *event, const HdhaConfig *config, HdhaCluster
                 return -ENOMEM;
         h->event = sd_event_ref(event);
         h->config = config;
-        r = hdha_cluster_new(event, &link_callbacks, h, &h->link);
+        r = hdha_fence_watch_new(event, &hdha_fence_ops_pacemaker, on_fence_confirmed, h, &h->fence);
+        if (r >= 0)
+                r = hdha_cluster_new(event, &link_callbacks, h, &h->link);
         if (r < 0) {
                 hdha_cluster_host_free(h);
                 return r;
@@ -794,6 +868,7 @@ HdhaClusterHost *hdha_cluster_host_free(HdhaClusterHost *h) {
                 pending_free(p);
         }
         expiries_clear(h);
+        hdha_fence_watch_free(h->fence);
         sd_event_source_disable_unref(h->publish);
         sd_event_source_disable_unref(h->quorum_timer);
         hdha_cluster_arbiter_free(h->arbiter);

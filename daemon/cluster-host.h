@@ -25,7 +25,9 @@
  *   QuorumLossReleaseSec has passed.
  * - A holder that left: its token is orphaned; the lowest node of a quorate
  *   membership frees it (EXPIRE) QuorumLossReleaseSec plus
- *   HDHA_CLUSTER_EXPIRY_MARGIN_SEC after it saw the holder go.
+ *   HDHA_CLUSTER_EXPIRY_MARGIN_SEC after it saw the holder go, or as soon
+ *   as Pacemaker's fencer confirms the holder's host fenced after it last
+ *   entered the totem ring (fence-history.h: asked every second meanwhile).
  *
  * Enabled=no: no HdhaClusterHost at all. Enabled=yes: nothing is attached
  * before this host joined a quorate cluster. Enabled=auto: the same once
