@@ -386,7 +386,7 @@ int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable 
                 return bad(reterr_message, "%s: invalid JSON near byte %zu: %s",
                            name, end, json_tokener_error_desc(jerr));
         for (size_t i = end; i < size; i++)
-                if (!strchr(" \t\r\n", text[i]))
+                if (!memchr(" \t\r\n", text[i], 4)) /* strchr() would take a NUL byte */
                         return bad(reterr_message, "%s: data after the JSON at byte %zu", name, i);
 
         r = parse_table(root, &t, reterr_message ? &msg : NULL);
