@@ -123,6 +123,8 @@ static void test_match_xml(void **state) {
         assert_absent(&g, "<interface type='user'><mac address='52:54:00:aa:bb:02'/><model type='e1000e'/></interface>");
         assert_absent(&g, "<interface type='user'><alias name='ua-hostdev-nic0'/></interface>");
         assert_absent(&g, "<controller type='pci' index='1' model='pcie-root-port'/>");
+        /* Elements in a namespace are not libvirt's. */
+        assert_absent(&g, "<interface type='user' xmlns:x='urn:x'><x:alias name='ua-hostdev-nic_0'/></interface>");
 }
 
 static void test_match_mdev_vf(void **state) {
