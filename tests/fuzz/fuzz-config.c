@@ -182,7 +182,7 @@ static void check_config(const HdhaConfig *c) {
                         const HdhaGroupConfig *o = &c->groups[k];
 
                         if (g->device_kind == HDHA_DEVICE_PCI && o->device_kind == HDHA_DEVICE_PCI)
-                                FUZZ_CHECK(memcmp(&g->pci, &o->pci, sizeof(g->pci)) != 0);
+                                FUZZ_CHECK(!hdha_pci_address_equal(&g->pci, &o->pci));
                         if (g->device_kind == HDHA_DEVICE_XML && o->device_kind == HDHA_DEVICE_XML)
                                 FUZZ_CHECK(!streq(g->device_xml, o->device_xml) &&
                                            !streq(g->device_xml_path, o->device_xml_path));

@@ -125,9 +125,9 @@ static void check_pci(const char *s) {
                 return;
         FUZZ_CHECK(a.slot <= 0x1f && a.function <= 0x7);
         (void) snprintf(buf, sizeof(buf), "%04x:%02x:%02x.%x", a.domain, a.bus, a.slot, a.function);
-        FUZZ_CHECK(hdha_parse_pci_address(buf, &b) == 0 && memcmp(&a, &b, sizeof(a)) == 0);
+        FUZZ_CHECK(hdha_parse_pci_address(buf, &b) == 0 && hdha_pci_address_equal(&a, &b));
         (void) snprintf(buf, sizeof(buf), "pci_%04x_%02x_%02x_%x", a.domain, a.bus, a.slot, a.function);
-        FUZZ_CHECK(hdha_parse_pci_address(buf, &b) == 0 && memcmp(&a, &b, sizeof(a)) == 0);
+        FUZZ_CHECK(hdha_parse_pci_address(buf, &b) == 0 && hdha_pci_address_equal(&a, &b));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

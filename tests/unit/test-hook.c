@@ -98,6 +98,15 @@ static void test_match_pci(void **state) {
         assert_absent(&g, "<hostdev type='pci'><source><address bus='3' slot='0'/></source></hostdev>");
         assert_absent(&g, "<hostdev type='pci'><address bus='3' slot='0' function='1'/></hostdev>");
         assert_absent(&g, "");
+
+        /* Whatever the padding byte of the group's address holds. */
+        memset(&g.pci, 0xa5, sizeof(g.pci));
+        g.pci.domain = 0;
+        g.pci.bus = 3;
+        g.pci.slot = 0;
+        g.pci.function = 1;
+        assert_found(&g, "<hostdev type='pci'><source><address bus='3' slot='0' function='1'/></source></hostdev>",
+                     "PCI 0000:03:00.1");
 }
 
 static void test_match_xml(void **state) {
