@@ -148,6 +148,17 @@ int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char
 
         if (!xml)
                 return -EINVAL;
+        /* libxml2 takes a NUL byte after the root element as the end; the
+         * text is kept and used up to its first NUL: refuse it outright. */
+        if (memchr(xml, 0, size)) {
+                if (ret_message) {
+                        char *m = strdup("contains a NUL byte");
+                        if (!m)
+                                return -ENOMEM;
+                        *ret_message = m;
+                }
+                return -EINVAL;
+        }
 
         r = xml_parse(xml, size, url, &doc, ret_message);
         if (r < 0)

@@ -36,8 +36,8 @@ int hdha_device_xml_pci(const HdhaPciAddress *a, bool managed, const char *alias
  * <x:alias/> is left alone. */
 int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret);
 
-/* Checks that xml of size bytes is well-formed, has a root element in no
- * namespace and no DOCTYPE. Returns 0, -EINVAL with a message for the user in *ret_message
+/* Checks that xml of size bytes is well-formed, has no NUL byte, a root
+ * element in no namespace and no DOCTYPE. Returns 0, -EINVAL with a message for the user in *ret_message
  * ("line N: ..."), or -ENOMEM. url names the document in libxml2's state. */
 int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char **ret_message);
 

@@ -127,7 +127,7 @@ static void test_device_xml_validate(void **state) {
         static const char ok[] = "<?xml version='1.0'?>\n<!-- c -->\n<hostdev/>\n";
         static const char doctype[] = "<!DOCTYPE x [<!ENTITY a 'b'>]>\n<x>&a;</x>\n";
         static const char bad[] = "<hostdev>\n<source>\n</hostdev>\n";
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL;
         char *m = NULL;
 
         assert_int_equal(hdha_device_xml_validate(ok, sizeof(ok) - 1, "ok.xml", &m), 0);
@@ -141,6 +141,10 @@ static void test_device_xml_validate(void **state) {
         assert_true(strncmp(m3, "line 1: ", 8) == 0);
         /* Trailing garbage, two roots. */
         assert_int_equal(hdha_device_xml_validate("<a/><b/>", 8, "t.xml", NULL), -EINVAL);
+        /* A NUL byte, even after the root element. */
+        assert_int_equal(hdha_device_xml_validate("<a/>\0", 5, "z.xml", &m5), -EINVAL);
+        assert_string_equal(m5, "contains a NUL byte");
+        assert_int_equal(hdha_device_xml_validate("<a>\0</a>", 8, "z.xml", NULL), -EINVAL);
         /* A root element in a namespace. */
         assert_int_equal(hdha_device_xml_validate("<x:a xmlns:x='u'/>", 18, "n.xml", &m4), -EINVAL);
         assert_string_equal(m4, "the root element is in a namespace");
