@@ -3,9 +3,11 @@
 #
 # Runs each libFuzzer target OUT-DIR/TARGET for SECONDS on its seed corpus
 # CORPUS-DIR/TARGET (read only: what the run finds new goes to
-# OUT-DIR/scratch/TARGET), then prints one line per target: executions, executions per second, coverage (libFuzzer's
-# last "cov:") and findings (crash-*, leak-*, timeout-*, oom-* files in
-# OUT-DIR/findings/TARGET, cleared first). Each target's output is in
+# OUT-DIR/scratch/TARGET), then prints one line per target that starts
+# with "PASS: " or "FAIL: " as automake's harness does: executions,
+# executions per second, coverage (libFuzzer's last "cov:") and findings
+# (crash-*, leak-*, timeout-*, oom-* files in OUT-DIR/findings/TARGET,
+# cleared first). Each target's output is in
 # OUT-DIR/logs/TARGET.log. Exits 1 if any target found anything or failed.
 set -u
 [ $# -ge 4 ] || { echo "usage: $0 CORPUS-DIR OUT-DIR SECONDS TARGET..." >&2; exit 2; }
@@ -39,16 +41,17 @@ for t in "$@"; do
 	for f in "$findings"/crash-* "$findings"/leak-* "$findings"/timeout-* "$findings"/oom-*; do
 		[ -e "$f" ] && found+=("${f##*/}")
 	done
-	verdict=ok
+	result=PASS verdict=
 	if [ ${#found[@]} -gt 0 ]; then
-		verdict="FOUND ${#found[@]}: ${found[*]} (in $findings, log $log)"
+		result=FAIL verdict="found ${#found[@]}: ${found[*]} (in $findings, log $log)"
 		rc=1
 	elif [ "$status" != 0 ]; then
-		verdict="FAILED with status $status (log $log)"
+		result=FAIL verdict="exit status $status (log $log)"
 		rc=1
 	fi
-	lines+=("$(printf '%-18s %10s execs %7s exec/s  cov %5s  %s' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" "$verdict")")
-	printf '%s\n' "${lines[-1]}"
+	lines+=("$(printf '%s: %-18s %10s execs %7s exec/s  cov %5s  findings %d%s' "$result" "$t" \
+		"${execs:-?}" "${speed:-?}" "${cov:-?}" "${#found[@]}" "${verdict:+, $verdict}")")
+	printf 'fuzz: %s\n' "${lines[-1]}"
 done
 
 printf '\nfuzz: %s s per target\n' "$secs"
