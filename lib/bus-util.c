@@ -53,6 +53,10 @@ int hdha_bus_group_from_path(const char *path, char **ret) {
         _cleanup_free_ char *name = NULL;
         int r;
 
+        /* sd_bus_path_decode() refuses what is no object path at all with
+         * -EINVAL: that is no group's path either. */
+        if (!path || !sd_bus_object_path_is_valid(path))
+                return 0;
         r = sd_bus_path_decode(path, HDHA_BUS_GROUP_PREFIX, &name);
         if (r <= 0)
                 return r;

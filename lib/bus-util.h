@@ -47,5 +47,6 @@ const char *hdha_bus_error_from_errno(int error);
 /* HDHA_BUS_GROUP_PREFIX "/" escaped name (sd_bus_path_encode()). */
 int hdha_bus_group_path(const char *group, char **ret);
 /* The group name of such a path: 1 and *ret, 0 if path is not a group's
- * (other prefix, deeper path, or not a valid group name), or -ENOMEM. */
+ * (not an object path at all, other prefix, deeper path, or not a valid
+ * group name), or -ENOMEM. */
 int hdha_bus_group_from_path(const char *path, char **ret);

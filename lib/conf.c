@@ -220,10 +220,6 @@ static int check_domains_unique(HdhaConfig *c, HdhaConfigGroupMeta *metas, HdhaC
         return 0;
 }
 
-static bool pci_equal(const HdhaPciAddress *a, const HdhaPciAddress *b) {
-        return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
-}
-
 /* A device in two groups: reported at the later group's Device=/DeviceXML=. */
 static int check_devices_unique(HdhaConfig *c, HdhaConfigGroupMeta *metas, HdhaConfigErrors *e) {
         for (size_t j = 1; j < c->n_groups; j++) {
@@ -238,7 +234,7 @@ static int check_devices_unique(HdhaConfig *c, HdhaConfigGroupMeta *metas, HdhaC
                         if (a->device_kind != b->device_kind)
                                 continue;
                         if (b->device_kind == HDHA_DEVICE_PCI && !ma->pci_invalid && !mb->pci_invalid &&
-                            pci_equal(&a->pci, &b->pci))
+                            hdha_pci_address_equal(&a->pci, &b->pci))
                                 r = hdha_config_errors_add(e, b->file, mb->pci_line, "Device", 0,
                                                            "Device %04x:%02x:%02x.%x is already used by group '%s'",
                                                            b->pci.domain, b->pci.bus, b->pci.slot, b->pci.function,

@@ -128,6 +128,19 @@ static int xml_parse(const char *xml, size_t size, const char *url, xmlDocPtr *r
         return -EINVAL;
 }
 
+/* The device element: the root, in no namespace (a root in one would put
+ * the <alias/> added to it in it too, where neither libvirt nor
+ * hdha_device_xml_alias() would see it). */
+static const char *root_problem(xmlDocPtr doc) {
+        xmlNodePtr root = xmlDocGetRootElement(doc);
+
+        if (!root)
+                return "no root element";
+        if (root->ns)
+                return "the root element is in a namespace";
+        return NULL;
+}
+
 int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char **ret_message) {
         _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         const char *problem = NULL;
@@ -135,6 +148,17 @@ int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char
 
         if (!xml)
                 return -EINVAL;
+        /* libxml2 takes a NUL byte after the root element as the end; the
+         * text is kept and used up to its first NUL: refuse it outright. */
+        if (memchr(xml, 0, size)) {
+                if (ret_message) {
+                        char *m = strdup("contains a NUL byte");
+                        if (!m)
+                                return -ENOMEM;
+                        *ret_message = m;
+                }
+                return -EINVAL;
+        }
 
         r = xml_parse(xml, size, url, &doc, ret_message);
         if (r < 0)
@@ -142,8 +166,8 @@ int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char
 
         if (doc->intSubset || doc->extSubset)
                 problem = "DOCTYPE is not allowed";
-        else if (!xmlDocGetRootElement(doc))
-                problem = "no root element";
+        else
+                problem = root_problem(doc);
         if (problem) {
                 if (ret_message) {
                         char *m = strdup(problem);
@@ -154,10 +178,6 @@ int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char
                 return -EINVAL;
         }
         return 0;
-}
-
-static bool node_is_alias(xmlNodePtr n) {
-        return n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST "alias");
 }
 
 int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret) {
@@ -173,13 +193,13 @@ int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret) {
         r = xml_parse(xml, strlen(xml), "device.xml", &doc, NULL);
         if (r < 0)
                 return r;
-        root = xmlDocGetRootElement(doc);
-        if (!root)
+        if (root_problem(doc))
                 return -EINVAL;
+        root = xmlDocGetRootElement(doc);
 
         for (xmlNodePtr n = root->children; n; n = next) {
                 next = n->next;
-                if (!node_is_alias(n))
+                if (!hdha_xml_node_is(n, "alias"))
                         continue;
                 if (!found) {
                         found = n;

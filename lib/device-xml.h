@@ -31,11 +31,13 @@ int hdha_device_xml_pci(const HdhaPciAddress *a, bool managed, const char *alias
 
 /* Parses xml (one element) and returns it with exactly one <alias name=ALIAS/>
  * child of the root element: an existing alias is renamed, extra ones are
- * dropped. -EINVAL if xml is malformed or alias invalid. */
+ * dropped. -EINVAL if xml is malformed, its root element in a namespace,
+ * or alias invalid. Elements in a namespace are not libvirt's: an
+ * <x:alias/> is left alone. */
 int hdha_device_xml_set_alias(const char *xml, const char *alias, char **ret);
 
-/* Checks that xml of size bytes is well-formed, has a root element and no
- * DOCTYPE. Returns 0, -EINVAL with a message for the user in *ret_message
+/* Checks that xml of size bytes is well-formed, has no NUL byte, a root
+ * element in no namespace and no DOCTYPE. Returns 0, -EINVAL with a message for the user in *ret_message
  * ("line N: ..."), or -ENOMEM. url names the document in libxml2's state. */
 int hdha_device_xml_validate(const char *xml, size_t size, const char *url, char **ret_message);
 

@@ -136,3 +136,7 @@ int hdha_parse_pci_address(const char *s, HdhaPciAddress *ret) {
         };
         return 0;
 }
+
+bool hdha_pci_address_equal(const HdhaPciAddress *a, const HdhaPciAddress *b) {
+        return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
+}

@@ -22,3 +22,7 @@ typedef struct HdhaPciAddress {
 } HdhaPciAddress;
 
 int hdha_parse_pci_address(const char *s, HdhaPciAddress *ret);
+
+/* The same function: compared part by part, never with memcmp() (the
+ * struct's padding byte holds no value and may differ). */
+bool hdha_pci_address_equal(const HdhaPciAddress *a, const HdhaPciAddress *b);

@@ -383,13 +383,54 @@ int hdha_table_path(const char *state_directory, char **ret) {
         return 0;
 }
 
-int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
+int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable **ret, char **reterr_message) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
-        _cleanup_free_ char *buf = NULL, *msg = NULL;
+        _cleanup_free_ char *msg = NULL;
         enum json_tokener_error jerr;
-        size_t n = 0, end;
+        size_t end;
+        int r;
+
+        if ((!text && size > 0) || !name || !ret)
+                return -EINVAL;
+        if (size > HDHA_TABLE_FILE_MAX)
+                return errmsg(reterr_message, -EFBIG, "%s: %zu bytes, larger than the limit of %d", name, size,
+                              HDHA_TABLE_FILE_MAX);
+        if (size == 0)
+                return bad(reterr_message, "%s: file is empty", name);
+
+        tok = json_tokener_new_ex(16);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        root = json_tokener_parse_ex(tok, text, (int) size);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue)
+                return bad(reterr_message, "%s: truncated: the JSON ends early", name);
+        if (jerr != json_tokener_success || !root)
+                return bad(reterr_message, "%s: invalid JSON near byte %zu: %s",
+                           name, end, json_tokener_error_desc(jerr));
+        for (size_t i = end; i < size; i++)
+                if (!memchr(" \t\r\n", text[i], 4)) /* strchr() would take a NUL byte */
+                        return bad(reterr_message, "%s: data after the JSON at byte %zu", name, i);
+
+        r = parse_table(root, &t, reterr_message ? &msg : NULL);
+        if (r < 0) {
+                if (msg)
+                        return errmsg(reterr_message, r, "%s: %s", name, msg);
+                return errmsg(reterr_message, r, "%s: %s", name, strerror(-r));
+        }
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
         int r;
 
         r = read_file(path, &buf, &n, reterr_message);
@@ -402,34 +443,7 @@ int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
                 *ret = TAKE_PTR(t);
                 return HDHA_TABLE_MISSING;
         }
-        if (n == 0)
-                return bad(reterr_message, "%s: file is empty", path);
-
-        tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, buf, (int) n);
-        jerr = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        if (jerr == json_tokener_continue)
-                return bad(reterr_message, "%s: truncated: the JSON ends early", path);
-        if (jerr != json_tokener_success || !root)
-                return bad(reterr_message, "%s: invalid JSON near byte %zu: %s",
-                           path, end, json_tokener_error_desc(jerr));
-        for (size_t i = end; i < n; i++)
-                if (!strchr(" \t\r\n", buf[i]))
-                        return bad(reterr_message, "%s: data after the JSON at byte %zu", path, i);
-
-        r = parse_table(root, &t, reterr_message ? &msg : NULL);
-        if (r < 0) {
-                if (msg)
-                        return errmsg(reterr_message, r, "%s: %s", path, msg);
-                return errmsg(reterr_message, r, "%s: %s", path, strerror(-r));
-        }
-
-        *ret = TAKE_PTR(t);
-        return 0;
+        return hdha_table_parse(buf, n, path, ret, reterr_message);
 }
 
 /* ---- writing the file ----------------------------------------------------- */
@@ -495,7 +509,7 @@ static int group_to_json(const HdhaTableGroup *g, json_object **ret) {
         return 0;
 }
 
-static int table_to_string(const HdhaTable *t, char **ret) {
+int hdha_table_format(const HdhaTable *t, char **ret) {
         _cleanup_(json_object_putp) json_object *root = NULL, *groups = NULL;
         const char *s;
         char *c;
@@ -558,7 +572,7 @@ int hdha_table_save(const HdhaTable *t, const char *path) {
         if (!dir)
                 return -ENOMEM;
 
-        r = table_to_string(t, &data);
+        r = hdha_table_format(t, &data);
         if (r < 0)
                 return r;
         if (strlen(data) > HDHA_TABLE_FILE_MAX)

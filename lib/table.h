@@ -219,6 +219,15 @@ int hdha_table_path(const char *state_directory, char **ret);
  * The file is never modified. */
 int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message);
 
+/* The same from size bytes of text (the file's content, NUL not needed);
+ * name is where the text came from, at the start of every message. Returns
+ * 0 and the table, or -EBADMSG (an empty text too), -EFBIG, -ENOMEM. */
+int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable **ret, char **reterr_message);
+
+/* The table as the file's text (what hdha_table_save() writes), which
+ * hdha_table_parse() reads back to an equal table. */
+int hdha_table_format(const HdhaTable *t, char **ret);
+
 /* Writes the table durably: a temporary file in the same folder (mode 0644),
  * fsync, rename over path, fsync of the folder. On failure before the rename
  * the temporary file is removed and the old file is left as it was. Only a

@@ -10,7 +10,7 @@ xmlDocPtr hdha_xml_read(const char *xml, size_t size, const char *url) {
 }
 
 bool hdha_xml_node_is(xmlNodePtr n, const char *name) {
-        return n && n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name);
+        return n && n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST name);
 }
 
 xmlNodePtr hdha_xml_child(xmlNodePtr n, const char *name) {

@@ -27,7 +27,8 @@ static inline void hdha_xml_freep(xmlChar **p) {
  * than libxml2 takes); url names it in libxml2's state. */
 xmlDocPtr hdha_xml_read(const char *xml, size_t size, const char *url);
 
-/* n is an element called name. */
+/* n is an element called name, in no namespace: libvirt's elements have
+ * none, and libvirt does not take <x:alias xmlns:x='...'> for <alias>. */
 bool hdha_xml_node_is(xmlNodePtr n, const char *name);
 /* The first child element of n called name, or NULL (also for n NULL). */
 xmlNodePtr hdha_xml_child(xmlNodePtr n, const char *name);

@@ -171,7 +171,7 @@ static int device_id_match(const DeviceId *want, const DeviceId *have, char **re
 
         if (streq_set(have->alias, want->alias) || streq_set(have->alias, want->file_alias))
                 r = asprintf(ret_what, "%s", have->alias);
-        else if (want->has_pci && have->has_pci && memcmp(&want->pci, &have->pci, sizeof(want->pci)) == 0)
+        else if (want->has_pci && have->has_pci && hdha_pci_address_equal(&want->pci, &have->pci))
                 r = asprintf(ret_what, "PCI %04x:%02x:%02x.%x", (unsigned) have->pci.domain,
                              (unsigned) have->pci.bus, (unsigned) have->pci.slot,
                              (unsigned) have->pci.function);

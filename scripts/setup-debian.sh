@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs what hostdev-ha needs to build and to run its lab on Debian 12:
 # the build chain and libraries, libvirt + QEMU, the guest kernel, busybox,
-# dbus, Corosync + Pacemaker with their tools, and the libvirt-qemu user.
+# dbus, Corosync + Pacemaker with their tools, clang for the fuzz targets,
+# and the libvirt-qemu user.
 # Idempotent: does nothing that is already done. Run as root.
 set -eu
 
@@ -21,6 +22,8 @@ packages=(
 	util-linux iproute2
 	# tests
 	shellcheck libxml2-utils procps psmisc jq strace
+	# fuzzing (make fuzz): clang with libFuzzer and the sanitizer runtimes
+	clang libclang-rt-dev
 )
 
 say() { printf 'setup: %s\n' "$*"; }

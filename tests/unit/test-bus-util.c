@@ -86,6 +86,13 @@ static void test_group_paths(void **state) {
         assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group/_2e_2e", &g), 0);
         assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group/a_2fb", &g), 0);
         assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group/_", &g), 0);
+        /* Not an object path at all. */
+        assert_int_equal(hdha_bus_group_from_path("nic0", &g), 0);
+        assert_int_equal(hdha_bus_group_from_path("", &g), 0);
+        assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group/nic0/", &g), 0);
+        assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group//nic0", &g), 0);
+        assert_int_equal(hdha_bus_group_from_path("/org/hostdevha/Manager1/group/nic-0", &g), 0);
+        assert_int_equal(hdha_bus_group_from_path(NULL, &g), 0);
         assert_null(g);
 }
 

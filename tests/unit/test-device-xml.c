@@ -52,7 +52,7 @@ static void test_device_xml_pci(void **state) {
 }
 
 static void test_device_xml_set_alias(void **state) {
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
         char *x = NULL;
 
         assert_int_equal(hdha_device_xml_set_alias(
@@ -77,6 +77,15 @@ static void test_device_xml_set_alias(void **state) {
         /* Special characters in the rest of the document survive. */
         assert_int_equal(hdha_device_xml_set_alias("<x a='&lt;&amp;'>t&gt;</x>", "ua-y", &d), 0);
         assert_string_equal(d, "<x a=\"&lt;&amp;\">t&gt;<alias name=\"ua-y\"/></x>");
+
+        /* An element in a namespace is not libvirt's <alias>; a root in
+         * one would take the new alias into it. */
+        assert_int_equal(hdha_device_xml_set_alias("<x:h xmlns:x='urn:x'/>", "ua-y", &x), -EINVAL);
+        assert_int_equal(hdha_device_xml_set_alias("<h xmlns='urn:x'/>", "ua-y", &x), -EINVAL);
+        assert_int_equal(hdha_device_xml_set_alias("<h xmlns:x='urn:x'><x:alias name='a'/></h>", "ua-y", &e), 0);
+        assert_string_equal(e, "<h xmlns:x=\"urn:x\"><x:alias name=\"a\"/><alias name=\"ua-y\"/></h>");
+        assert_int_equal(hdha_device_xml_alias(e, &f), 0);
+        assert_string_equal(f, "ua-y");
 
         assert_int_equal(hdha_device_xml_set_alias("<x>", "ua-y", &x), -EINVAL);
         assert_int_equal(hdha_device_xml_set_alias("", "ua-y", &x), -EINVAL);
@@ -118,7 +127,7 @@ static void test_device_xml_validate(void **state) {
         static const char ok[] = "<?xml version='1.0'?>\n<!-- c -->\n<hostdev/>\n";
         static const char doctype[] = "<!DOCTYPE x [<!ENTITY a 'b'>]>\n<x>&a;</x>\n";
         static const char bad[] = "<hostdev>\n<source>\n</hostdev>\n";
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL;
         char *m = NULL;
 
         assert_int_equal(hdha_device_xml_validate(ok, sizeof(ok) - 1, "ok.xml", &m), 0);
@@ -132,6 +141,15 @@ static void test_device_xml_validate(void **state) {
         assert_true(strncmp(m3, "line 1: ", 8) == 0);
         /* Trailing garbage, two roots. */
         assert_int_equal(hdha_device_xml_validate("<a/><b/>", 8, "t.xml", NULL), -EINVAL);
+        /* A NUL byte, even after the root element. */
+        assert_int_equal(hdha_device_xml_validate("<a/>\0", 5, "z.xml", &m5), -EINVAL);
+        assert_string_equal(m5, "contains a NUL byte");
+        assert_int_equal(hdha_device_xml_validate("<a>\0</a>", 8, "z.xml", NULL), -EINVAL);
+        /* A root element in a namespace. */
+        assert_int_equal(hdha_device_xml_validate("<x:a xmlns:x='u'/>", 18, "n.xml", &m4), -EINVAL);
+        assert_string_equal(m4, "the root element is in a namespace");
+        assert_int_equal(hdha_device_xml_validate("<a xmlns='u'/>", 14, "n.xml", NULL), -EINVAL);
+        assert_int_equal(hdha_device_xml_validate("<a xmlns:x='u'><x:b/></a>", 25, "n.xml", NULL), 0);
 }
 
 int main(void) {

@@ -98,6 +98,15 @@ static void test_match_pci(void **state) {
         assert_absent(&g, "<hostdev type='pci'><source><address bus='3' slot='0'/></source></hostdev>");
         assert_absent(&g, "<hostdev type='pci'><address bus='3' slot='0' function='1'/></hostdev>");
         assert_absent(&g, "");
+
+        /* Whatever the padding byte of the group's address holds. */
+        memset(&g.pci, 0xa5, sizeof(g.pci));
+        g.pci.domain = 0;
+        g.pci.bus = 3;
+        g.pci.slot = 0;
+        g.pci.function = 1;
+        assert_found(&g, "<hostdev type='pci'><source><address bus='3' slot='0' function='1'/></source></hostdev>",
+                     "PCI 0000:03:00.1");
 }
 
 static void test_match_xml(void **state) {
@@ -123,6 +132,8 @@ static void test_match_xml(void **state) {
         assert_absent(&g, "<interface type='user'><mac address='52:54:00:aa:bb:02'/><model type='e1000e'/></interface>");
         assert_absent(&g, "<interface type='user'><alias name='ua-hostdev-nic0'/></interface>");
         assert_absent(&g, "<controller type='pci' index='1' model='pcie-root-port'/>");
+        /* Elements in a namespace are not libvirt's. */
+        assert_absent(&g, "<interface type='user' xmlns:x='urn:x'><x:alias name='ua-hostdev-nic_0'/></interface>");
 }
 
 static void test_match_mdev_vf(void **state) {

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -97,12 +98,31 @@ static void test_pci_address(void **state) {
         assert_int_equal(a.bus, 9);
 }
 
+/* Part by part: the padding byte of the struct is no part. */
+static void test_pci_address_equal(void **state) {
+        HdhaPciAddress a, b;
+
+        memset(&a, 0x00, sizeof(a));
+        memset(&b, 0xff, sizeof(b));
+        a.domain = b.domain = 0;
+        a.bus = b.bus = 3;
+        a.slot = b.slot = 0;
+        a.function = b.function = 1;
+        assert_true(hdha_pci_address_equal(&a, &b));
+        b.function = 0;
+        assert_false(hdha_pci_address_equal(&a, &b));
+        b.function = 1;
+        b.domain = 1;
+        assert_false(hdha_pci_address_equal(&a, &b));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_int64),
                 cmocka_unit_test(test_uint64),
                 cmocka_unit_test(test_boolean),
                 cmocka_unit_test(test_pci_address),
+                cmocka_unit_test(test_pci_address_equal),
         };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);

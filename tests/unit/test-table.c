@@ -519,6 +519,7 @@ static void test_corrupt(void **state) {
         check_bad(strdup("{\"format\": 1, \"groups\": []} x"), "invalid JSON near byte 28");
         check_bad(strdup("{\"format\": 1, \"groups\": []}{}"), "invalid JSON near byte 27");
         check_bad(strdup("{\"format\": 1, \"groups\": [\"\xff\"]}"), "invalid JSON");
+        check_bad_file("{\"format\": 1, \"groups\": []}\n\0", 29, -EBADMSG, "data after the JSON at byte 28");
         deep = malloc(101);
         assert_non_null(deep);
         memset(deep, '[', 100);
