@@ -123,6 +123,7 @@ echo
 host=$(median "$out/host")
 if [ "$host" -lt 5000 ]; then verdict=met; else verdict="not met"; fi
 echo "goal, power-off -> held under 5000 ms with fencing: $verdict (median $host ms)."
-echo "The token is freed QuorumLossReleaseSec + 5 s = $((LAB_HOSTS_QLR + 5)) s after the other host saw the host leave the ring,"
-echo "fenced or not: $(median "$out/token") ms after the fencing was confirmed (median). Pacemaker's promote was"
-echo "initiated $(median "$out/promote") ms after the power-off and waited for it."
+echo "The token was granted $(median "$out/token") ms after the fencing was confirmed (median): the surviving"
+echo "hostdev-had frees it once Pacemaker's fencer confirms the fencing (it polls the fencer every second),"
+echo "at the latest QuorumLossReleaseSec + 5 s = $((LAB_HOSTS_QLR + 5)) s after it saw the host leave the ring."
+echo "Pacemaker's promote was initiated $(median "$out/promote") ms after the power-off."
