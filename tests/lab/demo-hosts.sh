@@ -141,6 +141,15 @@ say "Up in $((($(now_us) - t) / 1000000)) s: nic0-site runs on lab-node1, $activ
 the three others are standbys at the low CPU quota."
 show_status
 
+# Every guest booted before the first fault: a device hot-plugged into a
+# guest that is still booting is found present at boot, not seen appearing.
+for n in 1 2; do
+	# shellcheck disable=SC2086 # the node's domains
+	for d in ${lab_hosts_domains[$n]}; do
+		lab_wait_for 120 lab_node_run "$n" lab_console_has "$d" '^READY$' || fail "$d on lab-node$n did not boot"
+	done
+done
+
 # --- (a) The active VM fails ------------------------------------------------
 standby=$(lab_hosts_domain_of "$(lab_hosts_placement | awk '$2 == "Unpromoted" && $3 == "lab-node1" { print $1; exit }')")
 say "== (a) The active VM fails: $active's QEMU on lab-node1 is killed (kill -9). =="
