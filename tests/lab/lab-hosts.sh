@@ -11,7 +11,11 @@
 # mapped to lab-node1 and lab-node2 as the other lab tests map them.
 #
 #   lab_hosts_start            all of the above; returns once host 1 holds
-#                              the device and every other member is a standby
+#                              the device and every other member is a standby;
+#                              with LAB_HOSTS_SITE=no, the recipe without
+#                              nic0-site and its constraints (a
+#                              misconfiguration: each host's clone promotes),
+#                              and it returns once the recipe is pushed
 #   lab_hosts_stop             every node off, the switch, the fence agent's
 #                              overlay and the nodes' cgroups gone
 #   lab_hosts_settled N [OUT]  the site on node N, one instance promoted, there,
@@ -37,7 +41,7 @@
 # "View": Pacemaker is asked on node $LAB_NODES_VIEW (1 unless node 1 is off).
 # shellcheck disable=SC2016 # bash -c '...' expands when it runs
 
-: "${LAB_HOSTS_QLR:=3}" "${LAB_HOSTS_OUT:=$LAB_DIR/hosts}"
+: "${LAB_HOSTS_QLR:=3}" "${LAB_HOSTS_OUT:=$LAB_DIR/hosts}" "${LAB_HOSTS_SITE:=yes}"
 LAB_HOSTS_ALIAS=ua-hostdev-nic0
 LAB_HOSTS_STANDBY_QUOTA=50000
 declare -A lab_hosts_domains=([1]="vm-a1 vm-a2" [2]="vm-b1 vm-b2")
@@ -67,10 +71,13 @@ lab_hosts_node_services() {
 }
 
 # lab_hosts_recipe: the documented pcs lines of "One group across hosts",
-# host1 and host2 being nodes 1 and 2, run on node 1 in $LAB_HOSTS_OUT.
+# host1 and host2 being nodes 1 and 2, run on node 1 in $LAB_HOSTS_OUT;
+# with LAB_HOSTS_SITE=no, without the lines that name nic0-site (the
+# primitive, its location rules, the colocations and orders).
 lab_hosts_recipe_lines() {
 	sed -n '/<!-- pcs-hosts-begin -->/,/<!-- pcs-hosts-end -->/p' "$LAB_HOME/../../docs/pacemaker.md" |
-		grep -v -e '^<!--' -e '^```' | sed 's/host\([12]\)/lab-node\1/g'
+		grep -v -e '^<!--' -e '^```' | sed 's/host\([12]\)/lab-node\1/g' |
+		if [ "$LAB_HOSTS_SITE" = no ]; then grep -v -w nic0-site; else cat; fi
 }
 lab_hosts_recipe() {
 	local cmd
@@ -95,6 +102,7 @@ lab_hosts_start() {
 	lab_node_run 1 pcs stonith create fence-lab fence_lab pcmk_host_list="lab-node1 lab-node2" \
 		>"$LAB_HOSTS_OUT/fence.out" 2>&1 || { cat "$LAB_HOSTS_OUT/fence.out" >&2; return 1; }
 	lab_hosts_recipe || return 1
+	[ "$LAB_HOSTS_SITE" = no ] && return 0
 	lab_wait_for 180 lab_hosts_settled 1 || { echo "lab: the group did not settle on node 1: $(lab_hosts_placement | xargs)" >&2; return 1; }
 }
 
