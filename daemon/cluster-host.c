@@ -50,7 +50,11 @@ typedef struct Expiry {
 
 struct HdhaClusterHost {
         sd_event *event;
-        const HdhaConfig *config;
+        /* Copies, not a pointer into the manager's configuration, which a
+         * reload frees. Enabled= is read at start only. */
+        HdhaClusterMode mode;
+        uint64_t quorum_loss_release_sec;
+        uint64_t release_timeout_max_sec; /* the longest ReleaseTimeoutSec= of the groups */
         HdhaManager *manager;
         HdhaCluster *link;
         HdhaClusterArbiter *arbiter;
@@ -91,7 +95,7 @@ static const char *node_name(HdhaClusterHost *h, uint32_t node, char *buf, size_
 
 static bool standalone(const HdhaClusterHost *h) {
         /* Enabled=auto on a host where Corosync was never reached. */
-        return h->config->cluster_mode == HDHA_CLUSTER_MODE_AUTO && !h->ever_connected;
+        return h->mode == HDHA_CLUSTER_MODE_AUTO && !h->ever_connected;
 }
 
 static bool token_is_ours(const HdhaClusterHost *h, const HdhaToken *t) {
@@ -377,7 +381,7 @@ static int on_quorum_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (!st.table || !st.table->active)
                         continue;
                 log_warning("Group '%s': this host lost quorum, releasing '%s' (QuorumLossReleaseSec=%" PRIu64 ").",
-                            st.name, st.table->active, h->config->quorum_loss_release_sec);
+                            st.name, st.table->active, h->quorum_loss_release_sec);
                 /* st.name lives as long as the group, which outlives its
                  * operation. */
                 r = hdha_manager_release(h->manager, st.name, on_quorum_release_done, (void *) st.name);
@@ -395,10 +399,7 @@ static int on_quorum_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Starts the release early enough for the slowest group to be done, its
  * guest destroyed if it does not let go, by QuorumLossReleaseSec. */
 static void quorum_lost(HdhaClusterHost *h) {
-        uint64_t release_sec = 0, q = h->config->quorum_loss_release_sec, delay;
-
-        for (size_t i = 0; i < h->config->n_groups; i++)
-                release_sec = MAX(release_sec, h->config->groups[i].release_timeout_sec);
+        uint64_t release_sec = h->release_timeout_max_sec, q = h->quorum_loss_release_sec, delay;
         delay = q > release_sec + 1 ? q - release_sec - 1 : 0;
         log_warning("This host lost quorum: its active members will be released in %" PRIu64 " s unless quorum comes back.",
                     delay);
@@ -468,7 +469,7 @@ static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!expiry_due(h, e))
                 return 0;
         log_warning("Group '%s': node %" PRIu32 " left with its token %" PRIu64 " s ago; freeing it.", e->group, e->node,
-                    h->config->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC);
+                    h->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC);
         r = expiry_send(h, e);
         if (r < 0)
                 log_error_errno(r, "Group '%s': failed to free the token of a departed host: %m", e->group);
@@ -538,7 +539,7 @@ static void expiry_drop(HdhaClusterHost *h, const char *group) {
  * departed holder has had QuorumLossReleaseSec (plus a margin) to release
  * its member on its own. */
 static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
-        uint64_t sec = h->config->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC;
+        uint64_t sec = h->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC;
         Expiry *e;
 
         if (host_in_ring(h, t->holder_node)) {
@@ -735,7 +736,7 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
         /* What this host knew of the ring is gone with the connection:
          * every node counts as entered now. */
         hdha_fence_watch_joined(h->fence);
-        if (!h->ever_connected && h->config->cluster_mode == HDHA_CLUSTER_MODE_AUTO)
+        if (!h->ever_connected && h->mode == HDHA_CLUSTER_MODE_AUTO)
                 log_info("Corosync runs on this host: from now on a member is attached only while this host holds "
                          "its group's cluster token.");
         h->ever_connected = true;
@@ -845,7 +846,8 @@ int hdha_cluster_host_new(sd_event *event, const HdhaConfig *config, HdhaCluster
         if (!h)
                 return -ENOMEM;
         h->event = sd_event_ref(event);
-        h->config = config;
+        h->mode = config->cluster_mode;
+        hdha_cluster_host_set_config(h, config);
         r = hdha_fence_watch_new(event, &hdha_fence_ops_pacemaker, on_fence_confirmed, h, &h->fence);
         if (r >= 0)
                 r = hdha_cluster_new(event, &link_callbacks, h, &h->link);
@@ -882,7 +884,10 @@ void hdha_cluster_host_set_manager(HdhaClusterHost *h, HdhaManager *m) {
 }
 
 void hdha_cluster_host_set_config(HdhaClusterHost *h, const HdhaConfig *config) {
-        h->config = config;
+        h->quorum_loss_release_sec = config->quorum_loss_release_sec;
+        h->release_timeout_max_sec = 0;
+        for (size_t i = 0; i < config->n_groups; i++)
+                h->release_timeout_max_sec = MAX(h->release_timeout_max_sec, config->groups[i].release_timeout_sec);
 }
 
 void hdha_cluster_host_on_change(HdhaClusterHost *h, void (*fn)(void *userdata), void *userdata) {

@@ -45,6 +45,8 @@ HdhaClusterHost *hdha_cluster_host_free(HdhaClusterHost *h);
 
 /* The manager is made after the host (its environment points here). */
 void hdha_cluster_host_set_manager(HdhaClusterHost *h, HdhaManager *m);
+/* Takes the settings it needs from config (copied: the pointer is not
+ * kept); [Cluster] Enabled= only from hdha_cluster_host_new(). */
 void hdha_cluster_host_set_config(HdhaClusterHost *h, const HdhaConfig *config);
 /* Called when the connection, quorum or membership changed (for the
  * daemon's STATUS= line). */
