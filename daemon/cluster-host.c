@@ -7,73 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster-arbiter.h"
-#include "cluster-host.h"
-#include "cluster-msg.h"
-#include "cluster.h"
-#include "fence-history.h"
+#include "cluster-host-internal.h"
 #include "log.h"
 #include "macro.h"
-
-/* A REQUEST of this host: fn answers the manager (NULL for a claim made at
- * start-up for a device already on a member here). */
-typedef struct Pending {
-        HdhaClusterHost *host;
-        char *group, *domain;
-        HdhaOpDoneFn fn;
-        void *fn_userdata;
-        bool sent;
-        sd_event_source *timeout;
-        struct Pending *next;
-} Pending;
-
-/* An answer to the manager, given from the loop, never from inside
- * hdha_cluster_host_acquire(). */
-typedef struct Answer {
-        HdhaOpDoneFn fn;
-        void *fn_userdata;
-        int r;
-        char *message;
-} Answer;
-
-/* An orphaned token this host will free, once its time has come or its
- * holder is confirmed fenced. */
-typedef struct Expiry {
-        HdhaClusterHost *host;
-        char *group;
-        uint32_t node;
-        uint64_t generation;
-        sd_event_source *timer;
-        bool fenced; /* freed on the fencer's word already */
-        struct Expiry *next;
-} Expiry;
-
-struct HdhaClusterHost {
-        sd_event *event;
-        /* Copies, not a pointer into the manager's configuration, which a
-         * reload frees. Enabled= is read at start only. */
-        HdhaClusterMode mode;
-        uint64_t quorum_loss_release_sec;
-        uint64_t release_timeout_max_sec; /* the longest ReleaseTimeoutSec= of the groups */
-        HdhaManager *manager;
-        HdhaCluster *link;
-        HdhaClusterArbiter *arbiter;
-        bool ever_connected, connected, quorate;
-        uint32_t local_node;
-        uint64_t ring_seq;
-        /* Members of this ring whose STATE was not delivered yet: until
-         * then this host's table may lack what the others know. */
-        uint32_t unsynced[HDHA_CLUSTER_NODES_MAX];
-        size_t n_unsynced;
-        bool synced;
-        Pending *pending;
-        Expiry *expiries;
-        HdhaFenceWatch *fence; /* asks Pacemaker's fencer about the expiries' holders */
-        sd_event_source *publish;
-        sd_event_source *quorum_timer;
-        void (*on_change)(void *userdata);
-        void *on_change_userdata;
-};
 
 static void changed(HdhaClusterHost *h) {
         if (h->on_change)
@@ -84,7 +20,7 @@ static void changed(HdhaClusterHost *h) {
 
 /* The nodelist's name, also of a host that left (the holder of an orphaned
  * token, named in HeldElsewhere and in the view). */
-static const char *node_name(HdhaClusterHost *h, uint32_t node, char *buf, size_t size) {
+const char *cluster_host_node_name(HdhaClusterHost *h, uint32_t node, char *buf, size_t size) {
         const char *name = hdha_cluster_node_name(h->link, node);
 
         if (name)
@@ -104,7 +40,7 @@ static bool token_is_ours(const HdhaClusterHost *h, const HdhaToken *t) {
 
 /* --- Sending ---------------------------------------------------------------- */
 
-static int send_msg(HdhaClusterHost *h, const HdhaClusterMsg *msg) {
+int cluster_host_send_msg(HdhaClusterHost *h, const HdhaClusterMsg *msg) {
         _cleanup_free_ void *buf = NULL;
         size_t size;
         int r;
@@ -124,7 +60,7 @@ static void send_request(HdhaClusterHost *h, Pending *p) {
         };
         int r;
 
-        r = send_msg(h, &msg);
+        r = cluster_host_send_msg(h, &msg);
         if (r < 0) {
                 log_warning_errno(r, "Failed to ask the cluster for the token of group '%s', will ask again: %m",
                                   p->group);
@@ -213,7 +149,7 @@ static void held_message(HdhaClusterHost *h, const HdhaToken *t, char *buf, size
         char name[32];
 
         snprintf(buf, size, "Group '%s' is held by '%s' on host '%s'%s (cluster token generation %" PRIu64 ")",
-                 t->group, t->holder_domain ?: "?", node_name(h, t->holder_node, name, sizeof(name)),
+                 t->group, t->holder_domain ?: "?", cluster_host_node_name(h, t->holder_node, name, sizeof(name)),
                  t->state == HDHA_TOKEN_ORPHANED ? ", which left the cluster and is not confirmed gone yet" : "",
                  t->generation);
 }
@@ -343,258 +279,21 @@ void hdha_cluster_host_release(void *userdata, const char *group) {
         log_info("Group '%s': no member of this host holds the device, giving the cluster token back.", group);
         msg.ring_seq = h->ring_seq;
         msg.generation = t.generation;
-        r = send_msg(h, &msg);
+        r = cluster_host_send_msg(h, &msg);
         if (r < 0)
                 log_warning_errno(r, "Failed to give the token of group '%s' back to the cluster, ignoring: %m",
                                   group);
 }
 
-/* --- Quorum lost: release what this host holds --------------------------------- */
+/* --- Agreement with the others, after every membership -------------------------- */
 
-static void on_quorum_release_done(void *userdata, int r, const char *message) {
+static void on_conflict_release_done(void *userdata, int r, const char *message) {
         const char *group = userdata;
 
         if (r < 0)
-                log_error_errno(r, "Group '%s': the release after the loss of quorum failed: %s", group,
+                log_error_errno(r, "Group '%s': the release after the conflict failed: %s", group,
                                 message ?: "see above");
 }
-
-static int on_quorum_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static void quorum_timer_start(HdhaClusterHost *h, uint64_t usec) {
-        h->quorum_timer = sd_event_source_disable_unref(h->quorum_timer);
-        if (sd_event_add_time_relative(h->event, &h->quorum_timer, CLOCK_MONOTONIC, usec, 0, on_quorum_timer, h) < 0)
-                log_error("Failed to start the quorum-loss timer: active members will not be released.");
-}
-
-static int on_quorum_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        HdhaClusterHost *h = userdata;
-        bool busy = false;
-        HdhaGroupStatus st;
-
-        h->quorum_timer = sd_event_source_disable_unref(h->quorum_timer);
-        if (h->quorate || !h->manager)
-                return 0;
-        for (size_t i = 0; hdha_manager_group_status(h->manager, i, &st) >= 0; i++) {
-                int r;
-
-                if (!st.table || !st.table->active)
-                        continue;
-                log_warning("Group '%s': this host lost quorum, releasing '%s' (QuorumLossReleaseSec=%" PRIu64 ").",
-                            st.name, st.table->active, h->quorum_loss_release_sec);
-                /* st.name lives as long as the group, which outlives its
-                 * operation. */
-                r = hdha_manager_release(h->manager, st.name, on_quorum_release_done, (void *) st.name);
-                if (r == -EBUSY)
-                        busy = true;
-                else if (r < 0 && r != -EALREADY)
-                        log_error_errno(r, "Group '%s': failed to release '%s' after the loss of quorum: %m",
-                                        st.name, st.table->active);
-        }
-        if (busy) /* an operation in flight: look again shortly */
-                quorum_timer_start(h, 200 * 1000U);
-        return 0;
-}
-
-/* Starts the release early enough for the slowest group to be done, its
- * guest destroyed if it does not let go, by QuorumLossReleaseSec. */
-static void quorum_lost(HdhaClusterHost *h) {
-        uint64_t release_sec = h->release_timeout_max_sec, q = h->quorum_loss_release_sec, delay;
-        delay = q > release_sec + 1 ? q - release_sec - 1 : 0;
-        log_warning("This host lost quorum: its active members will be released in %" PRIu64 " s unless quorum comes back.",
-                    delay);
-        quorum_timer_start(h, delay * 1000000U);
-}
-
-/* --- Orphaned tokens ------------------------------------------------------------- */
-
-static Expiry *expiry_free(Expiry *e) {
-        if (!e)
-                return NULL;
-        sd_event_source_disable_unref(e->timer);
-        free(e->group);
-        free(e);
-        return NULL;
-}
-
-/* The fencer is asked about the holders of the tokens waiting here, until
- * one is confirmed fenced. */
-static void fence_watch_sync(HdhaClusterHost *h) {
-        uint32_t nodes[HDHA_CLUSTER_NODES_MAX];
-        size_t n = 0;
-
-        if (!h->fence)
-                return;
-        for (Expiry *e = h->expiries; e && n < ELEMENTSOF(nodes); e = e->next)
-                if (!e->fenced)
-                        nodes[n++] = e->node;
-        hdha_fence_watch_set_nodes(h->fence, nodes, n);
-}
-
-static void expiries_clear(HdhaClusterHost *h) {
-        while (h->expiries) {
-                Expiry *e = h->expiries;
-
-                h->expiries = e->next;
-                expiry_free(e);
-        }
-        fence_watch_sync(h);
-}
-
-static bool lowest_member(HdhaClusterHost *h);
-
-/* This host is still the one to free e's token, and it is still orphaned
- * with the same holder and generation. */
-static bool expiry_due(HdhaClusterHost *h, const Expiry *e) {
-        HdhaToken t;
-
-        return h->quorate && h->arbiter && lowest_member(h) &&
-               hdha_cluster_arbiter_token(h->arbiter, e->group, &t) >= 0 && t.state == HDHA_TOKEN_ORPHANED &&
-               t.generation == e->generation && t.holder_node == e->node;
-}
-
-static int expiry_send(HdhaClusterHost *h, const Expiry *e) {
-        HdhaClusterMsg msg = { .type = HDHA_CLUSTER_MSG_EXPIRE, .ring_seq = h->ring_seq, .group = e->group,
-                               .generation = e->generation, .node = e->node };
-
-        return send_msg(h, &msg);
-}
-
-static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata) {
-        Expiry *e = userdata;
-        HdhaClusterHost *h = e->host;
-        int r;
-
-        e->timer = sd_event_source_disable_unref(e->timer);
-        if (!expiry_due(h, e))
-                return 0;
-        log_warning("Group '%s': node %" PRIu32 " left with its token %" PRIu64 " s ago; freeing it.", e->group, e->node,
-                    h->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC);
-        r = expiry_send(h, e);
-        if (r < 0)
-                log_error_errno(r, "Group '%s': failed to free the token of a departed host: %m", e->group);
-        return 0;
-}
-
-/* Pacemaker's fencer completed a fencing of node after it last entered the
- * ring: the incarnation that holds the tokens is dead, free them now. */
-static void on_fence_confirmed(void *userdata, uint32_t node, time_t when) {
-        HdhaClusterHost *h = userdata;
-        char name[32], at[64];
-        struct tm tm;
-        int r;
-
-        if (!localtime_r(&when, &tm) || strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-                snprintf(at, sizeof(at), "%lld", (long long) when);
-        for (Expiry *e = h->expiries; e; e = e->next) {
-                if (e->node != node || e->fenced || !expiry_due(h, e))
-                        continue;
-                log_warning("node %" PRIu32 " ('%s') confirmed fenced at %s by Pacemaker's fencer: freeing the token "
-                            "of group '%s'.",
-                            node, node_name(h, node, name, sizeof(name)), at, e->group);
-                r = expiry_send(h, e);
-                if (r < 0)
-                        log_error_errno(r, "Group '%s': failed to free the token of a fenced host, will ask the "
-                                        "fencer again: %m", e->group);
-                else
-                        e->fenced = true;
-        }
-        fence_watch_sync(h);
-}
-
-static bool lowest_member(HdhaClusterHost *h) {
-        HdhaClusterStatus s;
-
-        hdha_cluster_get_status(h->link, &s);
-        return s.n_members > 0 && s.members[0].nodeid == h->local_node;
-}
-
-/* A holder whose hostdev-had left the group but whose host is still in the
- * ring (the daemon restarting, or stopped) may still have the device on a
- * guest, and its host has quorum, so it releases nothing: its token is
- * never freed from here. */
-static bool host_in_ring(HdhaClusterHost *h, uint32_t node) {
-        HdhaClusterStatus s;
-
-        hdha_cluster_get_status(h->link, &s);
-        for (size_t i = 0; i < s.n_ring_nodes; i++)
-                if (s.ring_nodes[i] == node)
-                        return true;
-        return false;
-}
-
-static void expiry_drop(HdhaClusterHost *h, const char *group) {
-        for (Expiry **q = &h->expiries; *q; q = &(*q)->next)
-                if (streq((*q)->group, group)) {
-                        Expiry *e = *q;
-
-                        *q = e->next;
-                        expiry_free(e);
-                        fence_watch_sync(h);
-                        return;
-                }
-}
-
-/* The lowest node of a quorate membership frees an orphaned token once the
- * departed holder has had QuorumLossReleaseSec (plus a margin) to release
- * its member on its own. */
-static void expiry_add(HdhaClusterHost *h, const HdhaToken *t) {
-        uint64_t sec = h->quorum_loss_release_sec + HDHA_CLUSTER_EXPIRY_MARGIN_SEC;
-        Expiry *e;
-
-        if (host_in_ring(h, t->holder_node)) {
-                expiry_drop(h, t->group);
-                log_warning("Group '%s': hostdev-had of its holder, node %" PRIu32 ", left the cluster's group but "
-                            "its host is still in the ring: the token stays with it until it is back or its host "
-                            "leaves.",
-                            t->group, t->holder_node);
-                return;
-        }
-        for (e = h->expiries; e; e = e->next)
-                if (streq(e->group, t->group) && e->generation == t->generation)
-                        return; /* its clock runs already */
-        expiry_drop(h, t->group);
-        e = calloc(1, sizeof(*e));
-        if (!e || !(e->group = strdup(t->group))) {
-                free(e);
-                log_error("Out of memory: the token of group '%s' stays orphaned.", t->group);
-                return;
-        }
-        e->host = h;
-        e->node = t->holder_node;
-        e->generation = t->generation;
-        if (sd_event_add_time_relative(h->event, &e->timer, CLOCK_MONOTONIC, sec * 1000000U, 0, on_expiry, e) < 0) {
-                log_error("Failed to start the timer that frees the token of group '%s'.", t->group);
-                expiry_free(e);
-                return;
-        }
-        log_info("Group '%s': its holder, node %" PRIu32 ", left the cluster; its token is freed in %" PRIu64 " s, "
-                 "or as soon as Pacemaker's fencer confirms the node fenced.",
-                 t->group, t->holder_node, sec);
-        e->next = h->expiries;
-        h->expiries = e;
-        fence_watch_sync(h);
-}
-
-/* After a membership or quorum change: a clock for every orphaned token
- * this host is the one to free (its holder's host out of the ring), none
- * for the others. A clock that runs keeps running: a process joining or
- * leaving the group does not put an expiry off. */
-static void expiries_update(HdhaClusterHost *h) {
-        HdhaToken t;
-
-        if (!h->quorate || !lowest_member(h)) {
-                expiries_clear(h);
-                return;
-        }
-        for (size_t i = 0; hdha_cluster_arbiter_token_at(h->arbiter, i, &t) >= 0; i++)
-                if (t.state == HDHA_TOKEN_ORPHANED)
-                        expiry_add(h, &t);
-                else
-                        expiry_drop(h, t.group);
-}
-
-/* --- Agreement with the others, after every membership -------------------------- */
 
 static void conflict(HdhaClusterHost *h, const char *group, const char *active, const HdhaToken *t) {
         char message[512];
@@ -602,7 +301,7 @@ static void conflict(HdhaClusterHost *h, const char *group, const char *active, 
 
         held_message(h, t, message, sizeof(message));
         log_error("Group '%s': the device is on '%s' here, but %s: releasing it.", group, active, message);
-        r = hdha_manager_release(h->manager, group, on_quorum_release_done, (void *) group);
+        r = hdha_manager_release(h->manager, group, on_conflict_release_done, (void *) group);
         if (r < 0 && r != -EBUSY && r != -EALREADY)
                 log_error_errno(r, "Group '%s': failed to release '%s': %m", group, active);
 }
@@ -688,10 +387,10 @@ static void on_request_done(void *userdata, const char *group, const char *domai
 static void on_token_changed(void *userdata, const HdhaToken *token) {
         HdhaClusterHost *h = userdata;
 
-        if (token->state == HDHA_TOKEN_ORPHANED && h->quorate && lowest_member(h))
-                expiry_add(h, token);
+        if (token->state == HDHA_TOKEN_ORPHANED && h->quorate && cluster_host_lowest_member(h))
+                cluster_host_expiry_add(h, token);
         else if (token->state != HDHA_TOKEN_ORPHANED)
-                expiry_drop(h, token->group);
+                cluster_host_expiry_drop(h, token->group);
 }
 
 
@@ -709,7 +408,7 @@ static void on_connected_changed(HdhaCluster *c, bool connected, void *userdata)
                 log_warning("Left the cluster (Corosync lost): nothing is attached until this host is back in a "
                             "quorate cluster.");
                 pending_fail_all(h, -ENOLINK, no_quorum_message(h));
-                expiries_clear(h);
+                cluster_host_expiries_clear(h);
                 changed(h);
                 return;
         }
@@ -752,8 +451,8 @@ static void on_quorum_changed(HdhaCluster *c, bool quorate, void *userdata) {
         h->quorate = quorate;
         if (!quorate) {
                 pending_fail_all(h, -ENOLINK, no_quorum_message(h));
-                expiries_clear(h);
-                quorum_lost(h);
+                cluster_host_expiries_clear(h);
+                cluster_host_quorum_lost(h);
         } else {
                 if (h->quorum_timer)
                         log_info("Quorum is back before the release: active members kept.");
@@ -761,7 +460,7 @@ static void on_quorum_changed(HdhaCluster *c, bool quorate, void *userdata) {
                         log_info("This host's partition of the cluster is quorate.");
                 h->quorum_timer = sd_event_source_disable_unref(h->quorum_timer);
                 if (h->arbiter)
-                        expiries_update(h);
+                        cluster_host_expiries_update(h);
                 /* Quorum may come after the states were exchanged. */
                 tokens_reconcile(h);
         }
@@ -799,7 +498,7 @@ static void on_membership(HdhaCluster *c, uint64_t ring_seq, const HdhaClusterMe
         r = publish_now(h);
         if (r < 0)
                 log_error_errno(r, "Failed to send this host's state to the cluster: %m");
-        expiries_update(h);
+        cluster_host_expiries_update(h);
         changed(h);
 }
 
@@ -848,7 +547,7 @@ int hdha_cluster_host_new(sd_event *event, const HdhaConfig *config, HdhaCluster
         h->event = sd_event_ref(event);
         h->mode = config->cluster_mode;
         hdha_cluster_host_set_config(h, config);
-        r = hdha_fence_watch_new(event, &hdha_fence_ops_pacemaker, on_fence_confirmed, h, &h->fence);
+        r = hdha_fence_watch_new(event, &hdha_fence_ops_pacemaker, cluster_host_on_fence_confirmed, h, &h->fence);
         if (r >= 0)
                 r = hdha_cluster_new(event, &link_callbacks, h, &h->link);
         if (r < 0) {
@@ -869,7 +568,7 @@ HdhaClusterHost *hdha_cluster_host_free(HdhaClusterHost *h) {
                 h->pending = p->next;
                 pending_free(p);
         }
-        expiries_clear(h);
+        cluster_host_expiries_clear(h);
         hdha_fence_watch_free(h->fence);
         sd_event_source_disable_unref(h->publish);
         sd_event_source_disable_unref(h->quorum_timer);
@@ -916,7 +615,7 @@ int hdha_cluster_host_view(HdhaClusterHost *h, HdhaClusterView *ret) {
         for (size_t i = 0; hdha_cluster_arbiter_host_group(h->arbiter, i, &hg) >= 0; i++) {
                 r = hdha_cluster_view_add_group(
                         &v, &(const HdhaClusterViewGroup) {
-                                    .host = (char *) node_name(h, hg.node, name, sizeof(name)),
+                                    .host = (char *) cluster_host_node_name(h, hg.node, name, sizeof(name)),
                                     .group = (char *) hg.group,
                                     .active = (char *) hg.active,
                                     .generation = hg.generation,
@@ -934,7 +633,7 @@ int hdha_cluster_host_view(HdhaClusterHost *h, HdhaClusterView *ret) {
                                     .state = (char *) hdha_token_state_to_string(t.state),
                                     .holder_host = t.state == HDHA_TOKEN_FREE
                                                            ? NULL
-                                                           : (char *) node_name(h, t.holder_node, name, sizeof(name)),
+                                                           : (char *) cluster_host_node_name(h, t.holder_node, name, sizeof(name)),
                                     .holder_domain = (char *) t.holder_domain,
                                     .generation = t.generation,
                             });
