@@ -347,3 +347,40 @@ on_node() {
 	shift
 	lab_node_run "$n" "$@" >"$LAB_DIR/cmd.out" 2>&1 || { diag "$(tail -n 5 "$LAB_DIR/cmd.out")"; return 1; }
 }
+
+# Each node's hostdev-had logs to $LAB_DIR/nodeN/hostdev-had.log (as the
+# tests start it). mark_logs: later checks look at what each logged after
+# it; log_since N; logged N ERE; wait_logged N ERE [S] (30 s by default).
+log_of() { echo "$LAB_DIR/node$1/hostdev-had.log"; }
+declare -A log_mark
+mark_logs() {
+	local n
+	for ((n = 1; n <= $(lab_nodes_count); n++)); do
+		log_mark[$n]=$(($(wc -l <"$(log_of "$n")" 2>/dev/null || echo 0) + 1))
+	done
+}
+log_since() { tail -n +"${log_mark[$1]:-1}" "$(log_of "$1")"; }
+logged() { log_since "$1" | grep -Eq -- "$2"; }
+wait_logged() {
+	lab_wait_for "${3:-30}" logged "$1" "$2" && return 0
+	diag "node $1 did not log /$2/; its last lines: $(log_since "$1" | tail -n 5 | tr '\n' '|')"
+	return 1
+}
+
+# sample_holders COMMAND: every 0.3 s, what COMMAND prints (the domains
+# holding the device, space-separated) as "TIME HOLDERS" in
+# $LAB_DIR/samples, and a double seen in two samples in a row also in
+# $LAB_DIR/two-holders (a move seen between two reads is not counted).
+# Runs until killed.
+sample_holders() {
+	local h last=
+	while :; do
+		h=$("$1" 2>/dev/null)
+		case $h in
+		*" "*) [ -n "$last" ] && echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders"; last=1 ;;
+		*) last= ;;
+		esac
+		echo "$(date +%T.%3N) $h" >>"$LAB_DIR/samples"
+		sleep 0.3
+	done
+}

@@ -89,20 +89,6 @@ joined() {
 holders() { lab_nodes_device_holders --alias "$alias" "${ALL_DOMAINS[@]}"; }
 holders_are() { [ "$(holders)" = "$1" ] || { diag "device on '$(holders)', expected '$1'"; return 1; }; }
 
-log_of() { echo "$LAB_DIR/node$1/hostdev-had.log"; }
-declare -A log_mark
-mark_logs() {
-	local n
-	for n in 1 2 3; do log_mark[$n]=$(($(wc -l <"$(log_of "$n")" 2>/dev/null || echo 0) + 1)); done
-}
-log_since() { tail -n +"${log_mark[$1]:-1}" "$(log_of "$1")"; }
-logged() { log_since "$1" | grep -Eq -- "$2"; }
-wait_logged() {
-	lab_wait_for "${3:-30}" logged "$1" "$2" && return 0
-	diag "node $1 did not log /$2/; its last lines: $(log_since "$1" | tail -n 5 | tr '\n' '|')"
-	return 1
-}
-
 quorate() { lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
 device_started() {
 	lab_node_run 1 crm_mon -1 --output-as=xml 2>/dev/null |
@@ -146,21 +132,6 @@ all_services() {
 	return $rc
 }
 
-# The device on two domains, ever (in two samples in a row: a move seen
-# between two reads is not counted).
-sample() {
-	local h last=
-	while :; do
-		h=$(holders 2>/dev/null)
-		case $h in
-		*" "*) [ -n "$last" ] && echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders"; last=1 ;;
-		*) last= ;;
-		esac
-		echo "$(date +%T.%3N) $h" >>"$LAB_DIR/samples"
-		sleep 0.3
-	done
-}
-
 # --- Three nodes, Pacemaker and fencing on, a hostdev-had on each.
 t=$(date +%s%N)
 failures_before=$tap_failures
@@ -182,7 +153,7 @@ check "every daemon connected and quorate, nic0 on all three hosts" lab_wait_for
 diag "node 1's fencer socket: $(lab_node_run 1 grep -o '@stonith-ng\b' /proc/net/unix | sort -u | tr '\n' ' ')"
 
 sampler=
-sample &
+sample_holders holders &
 sampler=$!
 
 # 1. Node 2 holds the token and is fenced.

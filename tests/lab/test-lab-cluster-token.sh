@@ -142,22 +142,6 @@ holders() { lab_nodes_device_holders --alias "$alias" "${ALL_DOMAINS[@]}"; }
 released_on() { [ -z "$(lab_node_run "$1" lab_device_holders --alias "$alias" "$2")" ]; }
 holders_are() { [ "$(holders)" = "$1" ] || { diag "device on '$(holders)', expected '$1'"; return 1; }; }
 
-# Each daemon's log, from the test: $LAB_DIR/nodeN/hostdev-had.log.
-log_of() { echo "$LAB_DIR/node$1/hostdev-had.log"; }
-declare -A log_mark
-mark_logs() {
-	local n
-	for n in 1 2 3; do log_mark[$n]=$(($(wc -l <"$(log_of "$n")") + 1)); done
-}
-# log_since N: node N's log since the mark.
-log_since() { tail -n +"${log_mark[$1]:-1}" "$(log_of "$1")"; }
-# logged N REGEX: a line since the mark matches.
-logged() { log_since "$1" | grep -Eq -- "$2"; }
-wait_logged() {
-	lab_wait_for 30 logged "$@" && return 0
-	diag "node $1 did not log /$2/; its last lines: $(log_since "$1" | tail -n 5 | tr '\n' '|')"
-	return 1
-}
 # every_daemon_logged REGEX: on all three.
 every_daemon_logged() { wait_logged 1 "$1" && wait_logged 2 "$1" && wait_logged 3 "$1"; }
 
@@ -208,21 +192,6 @@ pacemaker_stopped() {
 quorate() { lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
 not_quorate() { lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *No'; }
 
-# The device on two domains, ever (every node's guests read; a move seen
-# between two reads is not counted: only in two samples in a row).
-sample() {
-	local h last=
-	while :; do
-		h=$(holders 2>/dev/null)
-		case $h in
-		*" "*) [ -n "$last" ] && echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders"; last=1 ;;
-		*) last= ;;
-		esac
-		echo "$(date +%T.%3N) $h" >>"$LAB_DIR/samples"
-		sleep 0.3
-	done
-}
-
 # --- Three nodes, Corosync alone, a hostdev-had on each.
 t=$(date +%s%N)
 failures_before=$tap_failures
@@ -237,7 +206,7 @@ diag "services up in $(ms_since "$t") ms"
 bail_out_unless_passed "the nodes' services did not start"
 
 sampler=
-sample &
+sample_holders holders &
 sampler=$!
 
 # 1. The daemons join; the same table everywhere.
