@@ -11,22 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "conf-parser.h"
 
-/* Why a reader: Debian's libinih 55 is built with INI_HANDLER_LINENO=0 (the
- * handler gets no line number), INI_ALLOW_MULTILINE=1 (an indented line
- * continues the previous value), inline comments with ';' only, and a
- * 200-byte stack line buffer that silently splits longer lines. Every line
- * reaches inih through conf_reader(), which counts lines (inih calls the
- * handler for a line before reading the next, so the count is the handler's
- * line), strips blanks and both kinds of comments, refuses long lines and
- * syntax errors itself (so all of them are reported, not inih's first one),
- * and hands inih a blank line instead of a bad one. This works whatever
- * options inih was built with. Debian's package also exports the options as
- * variables (ini_max_line, ini_allow_multiline, ...): not used, since they
- * are process-wide and other builds of inih do not have them. */
+/* The syntax (lib/conf.h) is read here line by line: every line is
+ * counted, so every problem has its line, and every problem is reported, not
+ * only the first. Lines may be HDHA_CONFIG_LINE_MAX characters long, after
+ * comments and blanks are stripped. */
 
 /* Problems */
 
@@ -164,23 +154,6 @@ int hdha_config_read_file_at(int dfd, const char *path, size_t max, char **ret, 
         return 0;
 }
 
-static char *probe_reader(char *str, int num, void *stream) {
-        *(int *) stream = num;
-        return NULL;
-}
-
-static int probe_handler(void *user, const char *section, const char *name, const char *value) {
-        return 1;
-}
-
-size_t hdha_config_line_max(void) {
-        int num = 0;
-
-        (void) ini_parse_stream(probe_reader, &num, probe_handler, NULL);
-        /* inih needs room for "\r\n\0" after the longest line. */
-        return num > 3 ? (size_t) num - 3 : 0;
-}
-
 static bool is_blank(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -193,38 +166,29 @@ static int conf_syntax_error(HdhaConfigParser *p, const char *fmt, ...) {
         va_start(ap, fmt);
         r = hdha_config_errors_addv(p->errors, p->path, p->line, NULL, 0, fmt, ap);
         va_end(ap);
-        if (r < 0 && p->r >= 0)
-                p->r = r;
         return r;
 }
 
-/* Hands inih one cleaned line per physical line, see the top of this file. */
-static char *conf_reader(char *buf, int num, void *stream) {
-        HdhaConfigParser *p = stream;
-        const char *line, *eol, *c;
-        size_t len, line_max = num > 3 ? (size_t) num - 3 : 0;
+static int conf_handler(HdhaConfigParser *p, const char *name, const char *value);
 
-        if (p->pos >= p->end || num < 4) /* inih's buffer is INI_MAX_LINE, 200 by default */
-                return NULL;
-
-        line = p->pos;
-        eol = memchr(line, '\n', (size_t) (p->end - line));
-        len = eol ? (size_t) (eol - line) : (size_t) (p->end - line);
-        p->pos = eol ? eol + 1 : p->end;
-        p->line++;
+/* One physical line of len bytes (not NUL-terminated): comments and blanks
+ * stripped, then a section or a key, copied into buf (HDHA_CONFIG_LINE_MAX
+ * + 1 bytes) to split it. Syntax problems are reported here; returns < 0
+ * only when the load must stop. */
+static int conf_line(HdhaConfigParser *p, const char *line, size_t len, char *buf) {
+        const char *c, *eq, *colon;
+        size_t name_len;
 
         if (p->line == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
                 line += 3;
                 len -= 3;
         }
-        if (memchr(line, '\0', len)) {
-                (void) conf_syntax_error(p, "Line contains a NUL byte");
-                goto blank;
-        }
+        if (memchr(line, '\0', len))
+                return conf_syntax_error(p, "Line contains a NUL byte");
         while (len > 0 && is_blank(*line))
                 line++, len--;
         if (len == 0 || *line == '#' || *line == ';')
-                goto blank;
+                return 0;
         /* Inline comment: '#' or ';' after a blank. */
         for (c = line + 1; c < line + len; c++)
                 if ((*c == '#' || *c == ';') && is_blank(c[-1])) {
@@ -234,16 +198,12 @@ static char *conf_reader(char *buf, int num, void *stream) {
         while (len > 0 && is_blank(line[len - 1]))
                 len--;
 
-        if (len > line_max) {
-                (void) conf_syntax_error(p, "Line too long, at most %zu characters", line_max);
-                goto blank;
-        }
+        if (len > HDHA_CONFIG_LINE_MAX)
+                return conf_syntax_error(p, "Line too long, at most %u characters", HDHA_CONFIG_LINE_MAX);
 
         if (line[0] == '[') {
-                if (line[len - 1] != ']' || len < 3) {
-                        (void) conf_syntax_error(p, "Expected [Section], Key=value or a comment");
-                        goto blank;
-                }
+                if (line[len - 1] != ']' || len < 3)
+                        return conf_syntax_error(p, "Expected [Section], Key=value or a comment");
                 p->in_section = true;
                 p->current = NULL;
                 for (size_t i = 0; i < p->n_sections; i++)
@@ -251,26 +211,27 @@ static char *conf_reader(char *buf, int num, void *stream) {
                             memcmp(line + 1, p->sections[i].name, len - 2) == 0)
                                 p->current = &p->sections[i];
                 if (!p->current)
-                        (void) conf_syntax_error(p, "Unknown section [%.*s]", (int) (len - 2), line + 1);
-        } else {
-                const char *eq = memchr(line, '=', len), *colon = memchr(line, ':', len);
-
-                /* inih splits at the first '=' or ':'; accept '=' only. */
-                if (!eq || eq == line || (colon && colon < eq)) {
-                        (void) conf_syntax_error(p, "Expected [Section], Key=value or a comment");
-                        goto blank;
-                }
+                        return conf_syntax_error(p, "Unknown section [%.*s]", (int) (len - 2), line + 1);
+                return 0;
         }
 
-        memcpy(buf, line, len);
-        buf[len] = '\n';
-        buf[len + 1] = '\0';
-        return buf;
+        /* Key=value, split at the first '='; a ':' before it is refused
+         * (INI readers differ on it). */
+        eq = memchr(line, '=', len);
+        colon = memchr(line, ':', len);
+        if (!eq || eq == line || (colon && colon < eq))
+                return conf_syntax_error(p, "Expected [Section], Key=value or a comment");
 
-blank:
-        buf[0] = '\n';
-        buf[1] = '\0';
-        return buf;
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        name_len = (size_t) (eq - line);
+        while (name_len > 0 && is_blank(buf[name_len - 1]))
+                name_len--;
+        buf[name_len] = '\0';
+        c = buf + (eq - line) + 1;
+        while (is_blank(*c))
+                c++;
+        return conf_handler(p, buf, c);
 }
 
 /* "[A]", "[A] or [B]", "[A], [B] or [C]": the sections p allows. */
@@ -291,14 +252,10 @@ static int section_names(const HdhaConfigParser *p, char **ret) {
         return 0;
 }
 
-static int conf_handler(void *user, const char *section, const char *name, const char *value) {
-        HdhaConfigParser *p = user;
+static int conf_handler(HdhaConfigParser *p, const char *name, const char *value) {
         const HdhaConfigSection *s = p->current;
         const HdhaConfigKey *k = NULL;
         int r;
-
-        if (p->r < 0)
-                return 0;
 
         if (!p->in_section) {
                 _cleanup_free_ char *names = NULL;
@@ -310,7 +267,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
                 goto finish;
         }
         if (!s)
-                return 1; /* reported at the section line */
+                return 0; /* reported at the section line */
 
         for (size_t i = 0; i < s->n_keys; i++)
                 if (streq(name, s->keys[i].name)) {
@@ -334,30 +291,31 @@ static int conf_handler(void *user, const char *section, const char *name, const
         r = k->parse(p, k, value, (uint8_t *) s->target + k->offset);
 
 finish:
-        if (r < 0)
-                p->r = r;
-        return r < 0 ? 0 : 1;
+        return r < 0 ? r : 0;
 }
 
 int hdha_config_parse_buffer(HdhaConfigParser *p, const char *buf, size_t size) {
+        _cleanup_free_ char *line = NULL;
+        const char *pos = buf, *end = buf + size;
         int r;
 
-        p->pos = buf;
-        p->end = buf + size;
+        line = malloc(HDHA_CONFIG_LINE_MAX + 1);
+        if (!line)
+                return -ENOMEM;
         p->line = 0;
         p->current = NULL;
         p->in_section = false;
-        p->r = 0;
 
-        r = ini_parse_stream(conf_reader, p, conf_handler, p);
-        if (p->r < 0)
-                return p->r;
-        if (r == -2)
-                return -ENOMEM;
-        if (r > 0) /* should not happen: the reader hands inih valid lines */
-                return hdha_config_errors_add(p->errors, p->path, (unsigned) r, NULL, 0, "Syntax error");
-        if (r < 0)
-                return -EIO;
+        while (pos < end) {
+                const char *eol = memchr(pos, '\n', (size_t) (end - pos));
+                size_t len = eol ? (size_t) (eol - pos) : (size_t) (end - pos);
+
+                p->line++;
+                r = conf_line(p, pos, len, line);
+                if (r < 0)
+                        return r;
+                pos = eol ? eol + 1 : end;
+        }
         return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Internal to the configuration loader (conf.c): the inih wrapper that keeps
+/* Internal to the configuration loader (conf.c): the INI reader that keeps
  * line numbers and collects every problem, the key tables, bounded reads. */
 
 #include <stdarg.h>
@@ -53,11 +53,9 @@ struct HdhaConfigParser {
         void *userdata;
 
         /* set by hdha_config_parse_buffer() */
-        const char *pos, *end;
         unsigned line;       /* the line being parsed */
         const HdhaConfigSection *current; /* NULL before a section or in an unknown one */
         bool in_section;     /* a section line was seen */
-        int r;
 };
 
 /* Parses size bytes of buf as INI, calling the key table's parsers.

@@ -13,9 +13,9 @@
 #include "parse-util.h"
 
 /* The configuration: DIR/hostdev-ha.conf (sections [Daemon] and [Cluster]) and one group
- * per DIR/groups.d/NAME.conf (section [Group]), INI syntax read with inih.
+ * per DIR/groups.d/NAME.conf (section [Group]), INI syntax.
  *
- * Syntax, the same whatever options the installed inih was built with:
+ * Syntax:
  * - "Key=value" lines inside a "[Section]"; keys and sections are
  *   case-sensitive; blanks around keys and values are dropped;
  * - comments: a line starting with '#' or ';', and the rest of a line from
@@ -23,8 +23,9 @@
  * - no continuation lines: an indented line is an ordinary line;
  * - an empty value ("Policy=") means the default;
  * - a key given twice in a file is an error, except Domains=, which appends
- *   (so long member lists can be split: a line holds at most
- *   hdha_config_line_max() characters, which is inih's buffer);
+ *   (so long member lists can be split, though a line may hold
+ *   HDHA_CONFIG_LINE_MAX characters, which is room for the longest
+ *   Domains= line there can be);
  * - a file holds at most HDHA_CONFIG_FILE_MAX bytes.
  *
  * [Daemon] keys (all optional; a missing hostdev-ha.conf means defaults):
@@ -57,6 +58,7 @@
  * address, DeviceXML= file, or DeviceXML= content) to one group only. */
 
 #define HDHA_CONFIG_FILE_MAX (64U * 1024U)
+#define HDHA_CONFIG_LINE_MAX (16U * 1024U)
 #define HDHA_DEVICE_XML_MAX (64U * 1024U)
 #define HDHA_GROUPS_MAX 256U
 #define HDHA_GROUP_DOMAINS_MAX 64U
@@ -190,7 +192,4 @@ int hdha_config_error_format(const HdhaConfigError *e, char **ret);
  * ones if any. Returns the number of problems, or -errno. */
 int hdha_config_errors_print(const HdhaConfigErrors *e, FILE *f);
 
-/* The longest line (after comments and blanks are stripped) the installed
- * inih can hand to the parser. */
-size_t hdha_config_line_max(void);
 

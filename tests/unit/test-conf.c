@@ -386,7 +386,7 @@ static void test_design_example(void **state) {
 static void test_daemon_errors(void **state) {
         const char *dir = *state;
         _cleanup_free_ char *long_line = NULL, *too_long = NULL;
-        size_t max = hdha_config_line_max();
+        size_t max = HDHA_CONFIG_LINE_MAX;
 
         write_file(dir, "hostdev-ha.conf",
                    "Stray=1\n"                             /* 1 */
@@ -418,10 +418,11 @@ static void test_daemon_errors(void **state) {
                 "@/hostdev-ha.conf:15: AdminGroup=: Duplicate key, first set on line 6",
                 NULL });
 
-        /* Lines up to inih's buffer are fine, longer ones are refused
-         * without shifting the line numbers after them. */
-        assert_true(max >= 100);
-        assert_true(asprintf(&long_line, "[Daemon]\nStateDirectory=/%0*d\n", (int) (max - strlen("StateDirectory=/")), 0) > 0);
+        /* Lines up to HDHA_CONFIG_LINE_MAX are fine, longer ones are
+         * refused without shifting the line numbers after them. */
+        assert_true(max >= 4096);
+        assert_true(asprintf(&long_line, "[Daemon]\nLibvirtURI=qemu:///system?x=%0*d\n",
+                             (int) (max - strlen("LibvirtURI=qemu:///system?x=")), 0) > 0);
         write_file(dir, "hostdev-ha.conf", long_line);
         hdha_config_free(load_ok(dir));
         assert_true(asprintf(&too_long, "[Daemon]\nStateDirectory=/%0*d\nLibvirtURI=bad uri\n"
@@ -610,6 +611,34 @@ static void test_group_domain_count(void **state) {
                 NULL });
 }
 
+/* The longest member list there can be, on one line: 64 names of 128
+ * characters (over 8 KiB); its comment and blanks do not count. */
+static void test_group_long_domains_line(void **state) {
+        _cleanup_(hdha_config_freep) HdhaConfig *c = NULL;
+        const char *dir = *state;
+        _cleanup_free_ char *conf = NULL;
+        FILE *f;
+        size_t size;
+
+        make_dir(dir, "groups.d");
+        f = open_memstream(&conf, &size);
+        assert_non_null(f);
+        fputs("[Group]\nDevice=0000:03:00.0\n  Domains = ", f);
+        for (int i = 0; i < (int) HDHA_GROUP_DOMAINS_MAX; i++)
+                fprintf(f, "%s%03d%0125d", i == 0 ? "" : " ", i, 0);
+        fputs("   # every member\nPolicy=manual\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_true(size > 8192);
+        write_file(dir, "groups.d/long.conf", conf);
+
+        c = load_ok(dir);
+        assert_int_equal(c->n_groups, 1);
+        assert_int_equal(c->groups[0].n_domains, HDHA_GROUP_DOMAINS_MAX);
+        assert_int_equal(strlen(c->groups[0].domains[63]), 128);
+        assert_memory_equal(c->groups[0].domains[63], "063000", 6);
+        assert_int_equal(c->groups[0].policy, HDHA_POLICY_MANUAL);
+}
+
 static void test_cross_group(void **state) {
         const char *dir = *state;
         _cleanup_free_ char *target = NULL, *link = NULL;
@@ -727,6 +756,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_group_value_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_device_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_domain_count, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_group_long_domains_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cross_group, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_file_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_too_many_groups, setup, teardown),
