@@ -9,7 +9,7 @@ set -eu
 packages=(
 	# build
 	build-essential autoconf automake autoconf-archive pkg-config
-	libvirt-dev libsystemd-dev libxml2-dev libjson-c-dev libinih-dev
+	libvirt-dev libsystemd-dev libxml2-dev libjson-c-dev libdbus-1-dev
 	libcmocka-dev libquorum-dev libcpg-dev libcmap-dev scdoc
 	# lab: libvirt and guests
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
@@ -40,17 +40,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
 	# Packages must not start their services on the host (corosync,
-	# pacemaker, pcsd...): the lab runs its own, privately.
-	added_policy=
+	# pacemaker, pcsd...): the lab runs its own, privately. The file goes
+	# again however apt ends (the trap), if this script put it there.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
-		added_policy=1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
-	[ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 # The QEMU driver refuses to start without this user, even running as root.
