@@ -8,7 +8,7 @@ command -v shellcheck >/dev/null || { echo "Bail out! shellcheck is not installe
 
 scripts=$(
 	{
-		find . \( -path "./build*" -o -path ./autom4te.cache \) -prune -o -type f \( -name '*.sh' -o -path './tests/lab/*' -o -path './.ci/*' -o -path './scripts/*' -o -path './agents/*' -o -name '*.bash-completion' \) -print
+		find . \( -path "./build*" -o -path ./autom4te.cache \) -prune -o -type f \( -name '*.sh' -o -path './tests/lab/*' -o -path './.ci/*' -o -path './scripts/*' -o -path './agents/*' -o -path './packaging/debian/*' -o -name '*.bash-completion' \) -print
 	} | while read -r f; do
 		case $f in ./agents/*.in) ;; *.am|*.in|*.xml|*.conf|*.c|*.h|*/run/*|*/cache/*|./tests/tap-driver.sh) continue ;; esac
 		head -n 1 "$f" | grep -qE '^#!.*(ba)?sh|shellcheck shell=' && echo "$f"
