@@ -1,5 +1,5 @@
 #!/bin/bash
-# build-rpm.sh TARBALL SPEC OUTDIR: builds the source and binary RPMs from
+# build-rpm.sh TARBALL SPEC OUTDIR [RPMBUILD-OPTION...]: builds the source and binary RPMs from
 # the release tarball (make dist's) with rpmbuild in a temporary folder,
 # copies them to OUTDIR and runs rpmlint on them, failing on an error.
 #
@@ -9,13 +9,14 @@
 # from macros.no-systemd-rpm-macros beside this script.
 set -eu
 tarball=$1 spec=$2 outdir=$3
+shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 [ -r "$tarball" ] || { echo "build-rpm.sh: no tarball '$tarball'" >&2; exit 1; }
 for tool in rpmbuild rpmlint; do
 	command -v "$tool" >/dev/null || { echo "build-rpm.sh: $tool not found (Debian packages rpm, rpmlint)" >&2; exit 1; }
 done
 
-flags=()
+flags=("$@")
 if ! rpm -q rpm >/dev/null 2>&1; then
 	flags+=(--nodeps)
 	echo "build-rpm.sh: rpm's database is empty here: building with --nodeps"

@@ -24,6 +24,8 @@ packages=(
 	shellcheck libxml2-utils procps psmisc jq strace
 	# fuzzing (make fuzz): clang with libFuzzer and the sanitizer runtimes
 	clang libclang-rt-dev
+	# packages (make deb, make rpm) and the unit's checks (systemd-analyze)
+	debhelper dh-autoreconf lintian rpm rpmlint systemd
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -108,7 +108,7 @@ show_status() {
 	say "\$ crm_mon -1   (on lab-node$LAB_NODES_VIEW)"
 	lab_node_run "$LAB_NODES_VIEW" crm_mon -1 2>&1 | grep -v -e '^ *$' -e 'Last updated' -e 'Last change' | indent
 	say "\$ hostdevctl status --cluster   (on lab-node$LAB_NODES_VIEW)"
-	lab_node_run "$LAB_NODES_VIEW" env NO_COLOR=1 "$abs_top_builddir/hostdevctl" status --cluster 2>&1 | indent
+	lab_node_run "$LAB_NODES_VIEW" env NO_COLOR=1 "$LAB_CTL" status --cluster 2>&1 | indent
 }
 
 LAB_NODES_VIEW=1

@@ -142,11 +142,13 @@ fi
 . "$LAB_HOME/lab-cluster.sh"
 # shellcheck source=tests/lab/lab-agent.sh
 . "$LAB_HOME/lab-agent.sh"
+# shellcheck source=tests/lab/lab-hook.sh
+. "$LAB_HOME/lab-hook.sh"
 
-CTL=$abs_top_builddir/hostdevctl
+CTL=$LAB_CTL
 D=$LAB_DIR/demo
 standby_quota=50000
-docs=$LAB_HOME/../../docs/pacemaker.md
+docs=$LAB_DOCS/pacemaker.md
 started_us=${EPOCHREALTIME/./}
 mkdir -p "$D"
 
@@ -415,6 +417,8 @@ say "Bringing up the lab: a private system bus, libvirtd with two small QEMU gue
 cluster. The PCI device is an emulated e1000e NIC (no IOMMU on this machine)."
 
 lab_bus_start 2>"$D/bus.err"
+# The hook, as on a real host: libvirtd runs it on every start of a guest.
+lab_hook_install || fail "cannot install the libvirt hook"
 lab_libvirt_start || fail "libvirtd did not start"
 { lab_guest_define vm-a && lab_guest_define vm-b; } 2>"$D/define.err" || fail "cannot define the guests: $(cat "$D/define.err")"
 lab_daemon_group nic0 pacemaker vm-a vm-b
@@ -507,7 +511,7 @@ if [ "$keep" = yes ]; then
 	cat >"$LAB_DIR/env" <<-EOF
 		# The lab's environment, for a shell inside it (nsenter ... bash --rcfile).
 		export LIBVIRT_DEFAULT_URI='$LAB_LIBVIRT_URI'
-		export PATH='$abs_top_builddir':\$PATH
+		export PATH='$(dirname "$LAB_CTL")':\$PATH
 		export HOME='$LAB_DIR/home'
 		PS1='[hostdev-ha lab] \\w# '
 	EOF

@@ -2,10 +2,11 @@
 # The OCF resource agent ocf:hostdev-ha:hostdev on the lab, sourced inside
 # lab-run after lab-common.sh.
 #
-#   lab_agent_install   make the build tree's agents/hostdev the lab's
+#   lab_agent_install   make the agent under test (LAB_AGENT_SRC, lab.sh: the
+#                       build tree's or the installed one) the lab's
 #                       /usr/lib/ocf/resource.d/hostdev-ha/hostdev: a tmpfs
 #                       over resource.d in the lab's private mount namespace,
-#                       the system's providers bound back into it
+#                       the system's other providers bound back into it
 #   lab_agent ACTION [VAR=VALUE...]   run the agent by hand as
 #                       pacemaker-execd would (OCF_* environment)
 #                       LAB_AGENT_TRACE=1: under sh -x
@@ -22,7 +23,6 @@
 # under strace while tracing is on.
 
 LAB_OCF_RA_DIR=/usr/lib/ocf/resource.d
-LAB_AGENT_SRC=${abs_top_builddir:?}/agents/hostdev
 LAB_AGENT=$LAB_OCF_RA_DIR/hostdev-ha/hostdev
 # OCF 1.1 (unique-group, reload-agent): the schema pcs checks agents with;
 # resource-agents' DTD (ra-api-1.dtd, which ocf-tester uses) is OCF 1.0's.
@@ -34,13 +34,16 @@ lab_agent_install() {
 	mountpoint -q "$LAB_OCF_RA_DIR" && return 0
 	[ "$(findmnt -n -o SOURCE /run)" = lab-run ] || lab_die "lab_agent_install outside lab-run"
 	mkdir -p "$LAB_DIR/ocf-system"
+	# A copy first: an installed agent is under the tmpfs to come.
+	install -m 0755 "$LAB_AGENT_SRC" "$LAB_DIR/hostdev.agent" || return 1
 	mount --bind "$LAB_OCF_RA_DIR" "$LAB_DIR/ocf-system" || return 1
 	mount -t tmpfs -o mode=0755 lab-ocf "$LAB_OCF_RA_DIR" || return 1
 	for p in "$LAB_DIR"/ocf-system/*/; do
 		p=$(basename "$p")
+		[ "$p" = hostdev-ha ] && continue
 		mkdir "$LAB_OCF_RA_DIR/$p" && mount --bind "$LAB_DIR/ocf-system/$p" "$LAB_OCF_RA_DIR/$p" || return 1
 	done
-	mkdir "$LAB_OCF_RA_DIR/hostdev-ha" && install -m 0755 "$LAB_AGENT_SRC" "$LAB_AGENT.real" || return 1
+	mkdir "$LAB_OCF_RA_DIR/hostdev-ha" && install -m 0755 "$LAB_DIR/hostdev.agent" "$LAB_AGENT.real" || return 1
 	cat >"$LAB_AGENT" <<EOF || return 1
 #!/bin/sh
 # The lab's wrapper: the agent, under strace while $LAB_AGENT_TRACE_DIR exists.

@@ -9,7 +9,7 @@
 #                 LAB_BUS_ADDRESS (for busctl --address=)
 # lab_bus_stop    stop it by PID; idempotent
 
-: "${LAB_POLICY_DIR:=$LAB_HOME/../../dbus}"
+# LAB_POLICY_DIR: the folder of the policy under test (lab.sh)
 
 lab_bus_write_config() {
 	cat <<-XML

@@ -15,7 +15,7 @@
 
 LAB_DAEMON_CONFIG=$LAB_DIR/hostdev-ha
 LAB_DAEMON_STATE=$LAB_DIR/state
-: "${LAB_DAEMON:=$abs_top_builddir/hostdev-had}"
+# LAB_DAEMON: the daemon under test (lab.sh)
 
 lab_daemon_group() {
 	local name=$1 policy=$2

@@ -18,7 +18,8 @@
 # the daemon's configuration to, so a test may run both on one config.
 
 LAB_HOOK_CONFIG=$LAB_DIR/hostdev-ha
-: "${LAB_HOOK:=$abs_top_builddir/libvirt-hooks/hostdev-ha}"
+# LAB_HOOK: the hook under test (lab.sh); installed (LAB_INSTALLED=1), the
+# package's link itself is copied, so libvirtd runs what it points at.
 
 lab_hook_etc() {
 	local upper=$LAB_DIR/etc-overlay/upper work=$LAB_DIR/etc-overlay/work
@@ -38,6 +39,10 @@ lab_hook_etc() {
 lab_hook_install() {
 	[ -x "$LAB_HOOK" ] || lab_die "no hook at '$LAB_HOOK' (build it first)"
 	lab_hook_etc || return 1
-	mkdir -p "$LAB_LIBVIRT_HOOKS_DIR" &&
+	mkdir -p "$LAB_LIBVIRT_HOOKS_DIR" || return 1
+	if [ -L "$LAB_HOOK" ]; then
+		cp -P "$LAB_HOOK" "$LAB_LIBVIRT_HOOKS_DIR/hostdev-ha"
+	else
 		install -m 0755 "$LAB_HOOK" "$LAB_LIBVIRT_HOOKS_DIR/hostdev-ha"
+	fi
 }

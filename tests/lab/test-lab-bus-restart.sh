@@ -119,7 +119,7 @@ mkdir -p "$dconf/groups.d" "$LAB_DIR/daemon-state"
 printf '[Daemon]\nLibvirtURI=test:///default\nStateDirectory=%s\n[Cluster]\nEnabled=no\n' \
 	"$LAB_DIR/daemon-state" >"$dconf/hostdev-ha.conf"
 INVOCATION_ID=0123456789abcdef0123456789abcdef DBUS_SYSTEM_BUS_ADDRESS=$SOCKET_ADDRESS \
-	"$abs_top_builddir/hostdev-had" --config-dir "$dconf" >"$LAB_DIR/daemon.log" 2>&1 &
+	"$LAB_DAEMON" --config-dir "$dconf" >"$LAB_DIR/daemon.log" 2>&1 &
 daemon_pid=$!
 # It takes its name only once reconciled with libvirt, which the test
 # driver cannot be (no keepalive): its connection is what counts here.

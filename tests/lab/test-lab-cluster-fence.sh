@@ -28,7 +28,7 @@ set -u
 # shellcheck source=tests/lab/lab-nodes.sh
 . "$LAB_HOME/lab-nodes.sh"
 
-CTL=$abs_top_builddir/hostdevctl
+CTL=$LAB_CTL
 alias=ua-hostdev-nic0
 QUORUM_LOSS_RELEASE_SEC=60
 ALL_DOMAINS=(vm-a vm-b vm-c vm-d vm-e vm-f)

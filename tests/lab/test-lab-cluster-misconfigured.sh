@@ -31,7 +31,7 @@ LAB_HOSTS_SITE=no
 # shellcheck source=tests/lab/lab-hosts.sh
 . "$LAB_HOME/lab-hosts.sh"
 
-CTL=$abs_top_builddir/hostdevctl
+CTL=$LAB_CTL
 alias=$LAB_HOSTS_ALIAS
 ALL_DOMAINS=(vm-a1 vm-a2 vm-b1 vm-b2)
 LAB_NODES_VIEW=1

@@ -34,7 +34,7 @@ set -u
 # shellcheck source=tests/lab/lab-nodes.sh
 . "$LAB_HOME/lab-nodes.sh"
 
-CTL=$abs_top_builddir/hostdevctl
+CTL=$LAB_CTL
 PROBE=$abs_top_builddir/tests/lab/cluster-probe
 alias=ua-hostdev-nic0
 QUORUM_LOSS_RELEASE_SEC=3

@@ -15,7 +15,7 @@ set -u
 # shellcheck source=tests/lab/lab-daemon.sh
 . "$LAB_HOME/lab-daemon.sh"
 
-CTL=$abs_top_builddir/hostdevctl
+CTL=$LAB_CTL
 COMPLETION=$abs_top_srcdir/tools/hostdevctl.bash-completion
 [ -x "$CTL" ] || lab_die "'$CTL' is missing: run make"
 command -v jq >/dev/null || lab_die "jq is missing (Debian package jq; scripts/setup-debian.sh)"
