@@ -23,6 +23,7 @@ typedef struct BusGroupState {
 } BusGroupState;
 
 typedef struct BusCall BusCall;
+typedef struct BusPolkitQuery BusPolkitQuery;
 
 struct HdhaBus {
         sd_event *event;
@@ -41,6 +42,8 @@ struct HdhaBus {
         BusGroupState *states;
         size_t n_states;
         BusCall *calls; /* waiting for their operation to finish */
+        BusPolkitQuery *polkit_queries; /* calls held for polkit's answer */
+        unsigned n_polkit_queries;
 };
 
 /* The changing methods; bus-operation.c has their table (name in messages,
@@ -62,7 +65,10 @@ typedef enum BusOp {
 int bus_cluster_view(HdhaBus *b, HdhaClusterView *ret);
 
 /* bus-operation.c */
-/* uid 0, or a member of AdminGroup=; else AccessDenied. */
+/* May the caller change things? uid 0, a member of AdminGroup=, or one
+ * polkit authorizes for org.hostdevha.manage: 1. Not known yet: 0, the
+ * call is held until polkit answers and then dispatched again (the handler
+ * returns 1, replying later). Refused: < 0, AccessDenied set. */
 int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error *error);
 /* The handler of op's method: reads its arguments (the group is
  * object_group on a group object, else the first argument), validates the
@@ -79,6 +85,17 @@ BusCall *bus_call_free(BusCall *c);
 void bus_call_done(void *userdata, int r, const char *message);
 /* Forgets them; only once the manager is gone. */
 void bus_calls_free(HdhaBus *b);
+
+/* bus-polkit.c */
+#define HDHA_POLKIT_ACTION_MANAGE "org.hostdevha.manage"
+/* Asks polkit whether the sender of m may do action, without waiting: 0
+ * when the question is sent (m is held and dispatched again once polkit
+ * answered), and on that second dispatch the answer: 1 authorized, -EACCES
+ * refused (ret_challenge: polkit would authorize after an authentication),
+ * -EOPNOTSUPP when polkit cannot be asked (not on the bus). */
+int bus_verify_polkit_async(HdhaBus *b, sd_bus_message *m, const char *action, bool *ret_challenge);
+/* Forgets the held calls (they get no reply), at disconnection and exit. */
+void bus_polkit_queries_free(HdhaBus *b);
 
 /* bus-group.c */
 extern const sd_bus_vtable bus_group_vtable[];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The changing calls: names checked, the caller authorized (uid 0 or
- * AdminGroup=), the operation started, and the reply sent when it finished;
+/* The changing calls: names checked, the caller authorized (uid 0,
+ * AdminGroup= or polkit), the operation started, and the reply sent when it finished;
  * the named errors with their messages. */
 #include <errno.h>
 #include <grp.h>
@@ -113,10 +113,12 @@ static int uid_in_group(uid_t uid, gid_t gid) {
         }
 }
 
-/* Changing anything needs uid 0 or membership of AdminGroup=. */
+/* Changing anything needs uid 0, membership of AdminGroup=, or polkit's
+ * authorization for org.hostdevha.manage (asked last, without waiting). */
 int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const char *admin_group = NULL;
+        bool challenge = false;
         const gid_t *gids;
         uid_t uid;
         gid_t gid;
@@ -130,7 +132,7 @@ int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error
                 return sd_bus_error_set(error, HDHA_BUS_ERROR_ACCESS_DENIED, "Cannot tell who is calling");
         *ret_uid = uid;
         if (uid == 0)
-                return 0;
+                return 1;
 
         if (b->admin_gid_set) {
                 if (sd_bus_creds_get_egid(creds, &gid) >= 0 && gid == b->admin_gid)
@@ -139,14 +141,31 @@ int bus_verify_admin(HdhaBus *b, sd_bus_message *m, uid_t *ret_uid, sd_bus_error
                 if (n >= 0) {
                         for (int i = 0; i < n; i++)
                                 if (gids[i] == b->admin_gid)
-                                        return 0;
+                                        return 1;
                 } else if (uid_in_group(uid, b->admin_gid) > 0)
-                        return 0;
+                        return 1;
                 if (b->manager && hdha_manager_config(b->manager))
                         admin_group = hdha_manager_config(b->manager)->admin_group;
         }
 
-        log_notice("Denied a change over the bus to uid %u.", (unsigned) uid);
+        r = bus_verify_polkit_async(b, m, HDHA_POLKIT_ACTION_MANAGE, &challenge);
+        if (r >= 0) {
+                if (r > 0)
+                        log_info("polkit authorizes uid %u for " HDHA_POLKIT_ACTION_MANAGE ".", (unsigned) uid);
+                return r;
+        }
+
+        log_notice("Denied a change over the bus to uid %u%s.", (unsigned) uid,
+                   r == -EOPNOTSUPP ? "" : " (polkit refused " HDHA_POLKIT_ACTION_MANAGE ")");
+        if (r != -EOPNOTSUPP)
+                return sd_bus_error_setf(error, HDHA_BUS_ERROR_ACCESS_DENIED,
+                                         "Changing hostdev-ha needs root%s%s%s, or polkit's authorization for "
+                                         HDHA_POLKIT_ACTION_MANAGE ", which it refused%s",
+                                         b->admin_gid_set ? ", membership of group '" : "",
+                                         b->admin_gid_set ? admin_group ?: "AdminGroup=" : "",
+                                         b->admin_gid_set ? "'" : "",
+                                         challenge ? " without an authentication (allow interactive "
+                                                     "authorization, or run as root)" : "");
         if (b->admin_gid_set)
                 return sd_bus_error_setf(error, HDHA_BUS_ERROR_ACCESS_DENIED,
                                          "Changing hostdev-ha needs root or membership of group '%s'",
@@ -383,8 +402,8 @@ static int bus_start_operation(HdhaBus *b, sd_bus_message *m, BusOp op, const ch
                         return r;
         }
         r = bus_verify_admin(b, m, &uid, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: held for polkit, dispatched again */
 
         if (!group && (gc = hdha_config_find_domain(hdha_manager_config(b->manager), domain)))
                 group = gc->name;

@@ -221,8 +221,8 @@ static int method_pacemaker_instance(sd_bus_message *m, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         r = bus_verify_admin(b, m, &uid, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: held for polkit, dispatched again */
         r = hdha_manager_pacemaker_instance(b->manager, group, instance, resource, node, &mem);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, HDHA_BUS_ERROR_NO_SUCH_GROUP, "No group '%s'", group);
@@ -253,8 +253,8 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
         int r;
 
         r = bus_verify_admin(b, m, &uid, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: held for polkit, dispatched again */
         if (!b->env.reload)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Reloading is not supported here");
         log_info("Reload asked for over the bus by uid %u.", (unsigned) uid);
@@ -444,6 +444,7 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         b->lost_at = monotonic_usec(b);
         /* The calls waiting for their operation keep their messages, and
          * through them this connection, until the operation ends. */
+        bus_polkit_queries_free(b);
         (void) sd_bus_detach_event(b->bus);
         b->bus = sd_bus_flush_close_unref(b->bus);
         b->reconnect_usec = HDHA_BUS_RECONNECT_FIRST_USEC;
@@ -513,6 +514,7 @@ HdhaBus *hdha_bus_free(HdhaBus *b) {
                 return NULL;
         bus_calls_interrupt(b);
         bus_calls_free(b);
+        bus_polkit_queries_free(b);
         sd_event_source_disable_unref(b->exit_source);
         sd_event_source_disable_unref(b->reconnect_timer);
         sd_bus_flush_close_unref(b->bus);

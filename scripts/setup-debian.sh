@@ -26,6 +26,8 @@ packages=(
 	clang libclang-rt-dev
 	# packages (make deb, make rpm) and the unit's checks (systemd-analyze)
 	debhelper dh-autoreconf lintian rpm rpmlint systemd
+	# polkit: a real polkitd on the lab's bus (test-lab-bus-api.sh)
+	polkitd
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -86,7 +86,7 @@ static const char exit_table[] =
         "   2  usage error or invalid name\n"
         "   3  no such group or domain, or DOMAIN is not a member of GROUP\n"
         "   4  the group is busy with another operation\n"
-        "   5  access denied (changing needs root or AdminGroup=)\n"
+        "   5  access denied (changing needs root, AdminGroup= or polkit)\n"
         "   6  hostdev-had is not running (no system bus, or nobody owns\n"
         "      org.hostdevha.Manager1)\n"
         "   7  the group is frozen\n"

@@ -8,6 +8,12 @@
 # lab_bus_start   start it; exports DBUS_SYSTEM_BUS_ADDRESS (sd-bus) and
 #                 LAB_BUS_ADDRESS (for busctl --address=)
 # lab_bus_stop    stop it by PID; idempotent
+# lab_polkit_start RULES-FILE   a real polkitd on it (as root; it runs as
+#                 the user polkitd), seeing the system's actions and the
+#                 project's (LAB_POLKIT_ACTION, lab.sh) and RULES-FILE as its
+#                 only rule, all in the lab's private mount namespace; the
+#                 bus gets polkit's policy file. polkitd's PID in
+#                 $LAB_DIR/polkit/pid
 
 # LAB_POLICY_DIR: the folder of the policy under test (lab.sh)
 
@@ -45,13 +51,14 @@ lab_bus_write_config() {
 	          send_interface="org.freedesktop.DBus.Debug.Stats"/>
 	  </policy>
 	  <includedir>$(cd "$LAB_POLICY_DIR" && pwd)</includedir>
+	  <includedir>$LAB_DIR/bus/policy.d</includedir>
 	</busconfig>
 	XML
 }
 
 lab_bus_start() {
 	[ "$(findmnt -n -o SOURCE /run)" = lab-run ] || lab_die "lab_bus_start must run inside lab-run (private /run)"
-	mkdir -p "$LAB_DIR/bus" /run/dbus
+	mkdir -p "$LAB_DIR/bus/policy.d" /run/dbus
 	lab_bus_write_config >"$LAB_DIR/bus/bus.conf"
 	# --fork returns once the socket listens; the daemon is re-parented to
 	# the lab's init, which reaps it.
@@ -65,4 +72,22 @@ lab_bus_start() {
 
 lab_bus_stop() {
 	lab_kill_pidfile "$LAB_DIR/bus/pid" 5
+}
+
+lab_polkit_start() {
+	local rules=$1 d=$LAB_DIR/polkit
+	[ -x /usr/lib/polkit-1/polkitd ] || lab_die "polkitd is not installed (Debian package 'polkitd')"
+	mkdir -p "$d/actions" "$d/rules" || return 1
+	cp /usr/share/polkit-1/actions/*.policy "$d/actions/" 2>/dev/null
+	cp "$LAB_POLKIT_ACTION" "$d/actions/" && cp "$rules" "$d/rules/" || return 1
+	chown -R polkitd "$d/rules" && chmod 0700 "$d/rules" || return 1
+	lab_bind "$d/actions" /usr/share/polkit-1/actions && lab_bind "$d/rules" /etc/polkit-1/rules.d || return 1
+	cp /usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf "$LAB_DIR/bus/policy.d/" || return 1
+	busctl --address="$LAB_BUS_ADDRESS" call org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus ReloadConfig || return 1
+	/usr/lib/polkit-1/polkitd --no-debug </dev/null >"$d/log" 2>&1 &
+	echo $! >"$d/pid"
+	lab_wait_for 30 busctl --address="$LAB_BUS_ADDRESS" status org.freedesktop.PolicyKit1 >/dev/null 2>&1 ||
+		lab_die "polkitd did not start: $(cat "$d/log")"
+	lab_log "polkitd up (pid $(cat "$d/pid"))"
 }

@@ -8,8 +8,10 @@
 # error; the cluster view of a host in no cluster (GetClusterStatus); a
 # caller without rights gets AccessDenied and changes nothing (but reads);
 # AdminGroup= members may change; PropertiesChanged and ConnectionChanged
-# are sent; reload, which waits for a busy group and then applies; a call
-# cut short by a stop gets Interrupted.
+# are sent; reload, which waits for a busy group and then applies; with a
+# real polkitd on the bus, a polkit rule allows a caller, polkit refuses
+# another, and a call held for polkit's answer blocks no status query; a
+# call cut short by a stop gets Interrupted.
 set -u
 # Light: no guests, no cluster; runs beside the heavy suites.
 LAB_LIGHT=1
@@ -321,6 +323,49 @@ rm -f "$conf/groups.d/extra.conf"
 check "Reload drops it again" send Reload
 check "the groups reconcile after it" lab_wait_for 30 idle "$NIC0"
 check "vm-a holds the device again" send Switch string:nic0 string:vm-a boolean:false
+
+# --- polkit -------------------------------------------------------------------------------------
+# Above, no polkit on the bus: 'nobody' refused, AdminGroup= members allowed,
+# as before polkit. Now a real polkitd on the same bus, with the project's
+# action and a rule letting 'nobody' manage: 'nobody' may change things,
+# 'daemon' (no rule, not in AdminGroup=) is refused with polkit's answer;
+# while polkitd is stopped (SIGSTOP) a held call waits without a reply and
+# status queries are answered, and it goes through once polkitd runs again.
+cat >"$LAB_DIR/50-hostdev-ha.rules" <<'EOF'
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.hostdevha.manage" && subject.user == "nobody") {
+        return polkit.Result.YES;
+    }
+});
+EOF
+check "polkitd runs on the lab's bus" lab_polkit_start "$LAB_DIR/50-hostdev-ha.rules"
+polkitd_pid=$(cat "$LAB_DIR/polkit/pid")
+check "nobody, allowed by a polkit rule: Freeze" send_as nobody "" Freeze string:nic0
+check "... frozen" prop_is "$NIC0" Frozen "b true"
+check "nobody, allowed by a polkit rule: Thaw on the group object" \
+	as_nobody busctl --address="$LAB_BUS_ADDRESS" call org.hostdevha.Manager1 "$NIC0" org.hostdevha.Group1 Thaw
+check "... thawed" prop_is "$NIC0" Frozen "b false"
+check "the daemon logged polkit's authorization" \
+	grep -q "polkit authorizes uid $(id -u nobody) for org.hostdevha.manage" "$LAB_DIR/harness.log"
+check "daemon, without a rule: AccessDenied, polkit refused" expect_error_as daemon "" AccessDenied \
+	"or polkit's authorization for org.hostdevha.manage, which it refused" Freeze string:nic0
+check "... and nothing changed" prop_is "$NIC0" Frozen "b false"
+check "an AdminGroup= member still needs no polkit" send_as nobody "$ADMIN_GID" Freeze string:nic0
+check "root still needs no polkit" send Thaw string:nic0
+kill -STOP "$polkitd_pid"
+send_as nobody "" Freeze string:nic0 >"$LAB_DIR/polkit-held.out" 2>&1 &
+held=$!
+polkit_asked() { grep -q "Asking polkit whether .* may org.hostdevha.manage" "$LAB_DIR/harness.log"; }
+check "with polkitd stopped, the daemon has asked polkit" lab_wait_for 30 polkit_asked
+check "... and holds the call: no reply" kill -0 "$held"
+check "... GetStatus is answered meanwhile" bus call "${MGR[@]}" GetStatus
+check "... the group is not frozen yet" prop_is "$NIC0" Frozen "b false"
+check "... and the call still has no reply" kill -0 "$held"
+kill -CONT "$polkitd_pid"
+check "polkitd running again, the held call succeeds" wait "$held"
+check "... frozen" prop_is "$NIC0" Frozen "b true"
+check "root thaws it" send Thaw string:nic0
+kill "$polkitd_pid"
 
 # --- LibvirtFailure, Interrupted ----------------------------------------------------------------
 check "LibvirtFailure carries libvirt's message" expect_error LibvirtFailure \
