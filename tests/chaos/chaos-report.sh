@@ -2,6 +2,7 @@
 # The chaos lab's table (sourced by chaos.sh).
 #
 #   chaos_report RESULTS VIOLATIONS
+#   chaos_verdicts RESULTS VIOLATIONS
 #
 # RESULTS: one line per fault, "N KIND GROUP T0_MS SETTLED RECOVERY_MS NOTE"
 # (SETTLED 1 or 0; RECOVERY_MS from the harm to every group settled).
@@ -10,7 +11,9 @@
 # ("setup" before the first).  Prints a Markdown table: per kind of fault
 # how many were injected, how many recovered within the bound, the median
 # (p50) and the longest time to recovery, and the violations each witness
-# saw.
+# saw.  chaos_verdicts prints, per kind, a line starting with PASS: (every
+# fault of the kind recovered, no violation) or FAIL:, as the test
+# harness's lines do (CI counts them).
 
 chaos_report() {
 	gawk -v results="$1" '
@@ -47,4 +50,13 @@ chaos_report() {
 			}
 			printf "| all | %d | %d | %s | %s | %d / %d |\n", ti, tr, stat(all, "p50"), stat(all, "max"), te, ts
 		}' "$2"
+}
+
+chaos_verdicts() {
+	chaos_report "$@" | gawk -F ' *[|] *' '
+		NR > 2 && $2 != "all" {
+			ok = $3 == $4 && $7 == "0 / 0"
+			printf "%s chaos %s: %s injected, %s recovered, p50 %s, max %s, violations %s\n",
+				ok ? "PASS:" : "FAIL:", $2, $3, $4, $5, $6, $7
+		}'
 }

@@ -164,13 +164,13 @@ chaos_supervise() {
 }
 
 # chaos_wait_settled SINCE_MS: every group settled before SINCE_MS + the
-# bound; prints the time it was seen settled.
+# bound; chaos_settled_at is when it was seen settled.
 chaos_wait_settled() {
 	local deadline=$(($1 + CHAOS_BOUND_S * 1000))
 	while :; do
 		chaos_supervise
 		if chaos_all_settled; then
-			chaos_now_ms
+			chaos_settled_at=$(chaos_now_ms)
 			return 0
 		fi
 		[ "$(chaos_now_ms)" -lt "$deadline" ] || return 1
@@ -195,103 +195,111 @@ chaos_unsettled() {
 	sed 's/^/# /' "$f" >&2
 }
 
-# --- The lab -------------------------------------------------------------------
+# --- The run -------------------------------------------------------------------
+# One function, read whole before it runs: the file may change meanwhile.
+chaos_main() {
+	local g d conf first results start end n unsettled kind t elapsed violations report
 
-echo "chaos: seed $CHAOS_SEED, ${CHAOS_S} s, $CHAOS_GROUPS group(s) of 3, settle bound ${CHAOS_BOUND_S} s"
-echo "chaos: replay with: make chaos CHAOS_SEED=$CHAOS_SEED CHAOS_S=$CHAOS_S CHAOS_GROUPS=$CHAOS_GROUPS"
+	echo "chaos: seed $CHAOS_SEED, ${CHAOS_S} s, $CHAOS_GROUPS group(s) of 3, settle bound ${CHAOS_BOUND_S} s"
+	echo "chaos: replay with: make chaos CHAOS_SEED=$CHAOS_SEED CHAOS_S=$CHAOS_S CHAOS_GROUPS=$CHAOS_GROUPS"
 
-chaos_bus_start
-lab_hook_install || lab_die "cannot install the hook"
-lab_libvirt_start || lab_die "libvirtd did not start"
-for g in $chaos_groups; do
-	for d in $(chaos_members "$g"); do
-		lab_guest_define "$d" || lab_die "cannot define '$d'"
+	chaos_bus_start
+	lab_hook_install || lab_die "cannot install the hook"
+	lab_libvirt_start || lab_die "libvirtd did not start"
+	for g in $chaos_groups; do
+		for d in $(chaos_members "$g"); do
+			lab_guest_define "$d" || lab_die "cannot define '$d'"
+		done
 	done
-done
-for g in $chaos_groups; do
-	for d in $(chaos_members "$g"); do
-		lab_guest_start "$d" || lab_die "'$d' did not boot"
+	for g in $chaos_groups; do
+		for d in $(chaos_members "$g"); do
+			lab_guest_start "$d" || lab_die "'$d' did not boot"
+		done
 	done
-done
-for g in $chaos_groups; do
-	conf=$LAB_DAEMON_CONFIG/groups.d/$g.conf
-	# Written last for the first group's sake: lab_daemon_group rewrites
-	# hostdev-ha.conf each time, the same each time.
-	# shellcheck disable=SC2046 # the members, one argument each
-	lab_daemon_group "$g" auto $(chaos_members "$g")
-	# A standby that boots again at 10 % of a TCG vCPU takes ~10 times as
-	# long: 50 %, as the benchmarks do.
-	echo "StandbyVcpuQuota=50000" >>"$conf"
-	sed -i 's/^ReleaseTimeoutSec=.*/ReleaseTimeoutSec=5/' "$conf"
-done
-chaos_witness_start
-lab_daemon_start || lab_die "hostdev-had did not start"
-for g in $chaos_groups; do
-	first=$(chaos_members "$g")
-	"$CHAOS_CTL" switch "$g" "${first%% *}" >/dev/null || lab_die "the first switch of '$g' failed"
-done
-chaos_note=
-chaos_wait_settled "$(chaos_now_ms)" >/dev/null || lab_die "the groups did not settle after the first switch"
+	for g in $chaos_groups; do
+		conf=$LAB_DAEMON_CONFIG/groups.d/$g.conf
+		# Written last for the first group's sake: lab_daemon_group rewrites
+		# hostdev-ha.conf each time, the same each time.
+		# shellcheck disable=SC2046 # the members, one argument each
+		lab_daemon_group "$g" auto $(chaos_members "$g")
+		# A standby that boots again at 10 % of a TCG vCPU takes ~10 times as
+		# long: 50 %, as the benchmarks do.
+		echo "StandbyVcpuQuota=50000" >>"$conf"
+		sed -i 's/^ReleaseTimeoutSec=.*/ReleaseTimeoutSec=5/' "$conf"
+	done
+	chaos_witness_start
+	lab_daemon_start || lab_die "hostdev-had did not start"
+	for g in $chaos_groups; do
+		first=$(chaos_members "$g")
+		"$CHAOS_CTL" switch "$g" "${first%% *}" >/dev/null || lab_die "the first switch of '$g' failed"
+	done
+	chaos_note=
+	chaos_wait_settled "$(chaos_now_ms)" || lab_die "the groups did not settle after the first switch"
 
-# --- Faults ----------------------------------------------------------------------
+	# --- Faults ----------------------------------------------------------------------
 
-results=$CHAOS_OUT/results
-: >"$results"
-start=$(chaos_now_ms)
-end=$((start + CHAOS_S * 1000))
-n=0 unsettled=0
-while [ "$(chaos_now_ms)" -lt "$end" ]; do
-	n=$((n + 1))
-	chaos_rand "${#chaos_fault_kinds[@]}"
-	kind=${chaos_fault_kinds[REPLY]}
-	chaos_pick "$chaos_groups"
-	g=$REPLY
-	chaos_note='' chaos_t0=''
-	lab_log "fault $n: $kind on $g"
-	"chaos_fault_${kind//-/_}" "$g"
-	[ -n "$chaos_t0" ] || chaos_mark
-	if t=$(chaos_wait_settled "$chaos_t0"); then
-		chaos_bg_reap
-		printf '%d %s %s %s 1 %d %s\n' "$n" "$kind" "$g" "$chaos_t0" $((t - chaos_t0)) "${chaos_note:--}" >>"$results"
-		printf 'chaos: %3d %-24s %s %6d ms  %s\n' "$n" "$kind" "$g" $((t - chaos_t0)) "$chaos_note"
-	else
-		unsettled=$((unsettled + 1))
-		printf '%d %s %s %s 0 - %s\n' "$n" "$kind" "$g" "$chaos_t0" "${chaos_note:--}" >>"$results"
-		printf 'chaos: %3d %-24s %s not settled within %d s  %s\n' "$n" "$kind" "$g" "$CHAOS_BOUND_S" "$chaos_note"
-		chaos_unsettled "$n"
-		break
-	fi
-	# A random breath: some faults land on a guest still booting.
-	chaos_sleep_ms 1000
-done
-elapsed=$((($(chaos_now_ms) - start) / 1000))
-# The witnesses see the last settled state too.
-sleep 1
-chaos_witness_stop
+	results=$CHAOS_OUT/results
+	: >"$results"
+	start=$(chaos_now_ms)
+	end=$((start + CHAOS_S * 1000))
+	n=0 unsettled=0
+	while [ "$(chaos_now_ms)" -lt "$end" ]; do
+		n=$((n + 1))
+		chaos_rand "${#chaos_fault_kinds[@]}"
+		kind=${chaos_fault_kinds[REPLY]}
+		chaos_pick "$chaos_groups"
+		g=$REPLY
+		chaos_note='' chaos_t0=''
+		lab_log "fault $n: $kind on $g"
+		"chaos_fault_${kind//-/_}" "$g"
+		[ -n "$chaos_t0" ] || chaos_mark
+		if chaos_wait_settled "$chaos_t0"; then
+			t=$chaos_settled_at
+			chaos_bg_reap
+			printf '%d %s %s %s 1 %d %s\n' "$n" "$kind" "$g" "$chaos_t0" $((t - chaos_t0)) "${chaos_note:--}" >>"$results"
+			printf 'chaos: %3d %-24s %s %6d ms  %s\n' "$n" "$kind" "$g" $((t - chaos_t0)) "$chaos_note"
+		else
+			unsettled=$((unsettled + 1))
+			printf '%d %s %s %s 0 - %s\n' "$n" "$kind" "$g" "$chaos_t0" "${chaos_note:--}" >>"$results"
+			printf 'chaos: %3d %-24s %s not settled within %d s  %s\n' "$n" "$kind" "$g" "$CHAOS_BOUND_S" "$chaos_note"
+			chaos_unsettled "$n"
+			break
+		fi
+		# A random breath: some faults land on a guest still booting.
+		chaos_sleep_ms 1000
+	done
+	elapsed=$((($(chaos_now_ms) - start) / 1000))
+	# The witnesses see the last settled state too.
+	sleep 1
+	chaos_witness_stop
 
-{
-	chaos_witness_events | sed 's/^\([0-9]*\) /\1 events /'
-	chaos_witness_samples | sed 's/^\([0-9]*\) /\1 samples /'
-} | sort -n >"$CHAOS_OUT/violations"
-violations=$(wc -l <"$CHAOS_OUT/violations")
-sed 's/^/chaos: VIOLATION /' "$CHAOS_OUT/violations"
+	{
+		chaos_witness_events | sed 's/^\([0-9]*\) /\1 events /'
+		chaos_witness_samples | sed 's/^\([0-9]*\) /\1 samples /'
+	} | sort -n >"$CHAOS_OUT/violations"
+	violations=$(wc -l <"$CHAOS_OUT/violations")
+	sed 's/^/chaos: VIOLATION /' "$CHAOS_OUT/violations"
 
-report=$abs_top_builddir/tests/chaos/chaos-report.md
-mkdir -p "$(dirname "$report")"
-{
-	echo "Seed $CHAOS_SEED, $n faults in $elapsed s, $CHAOS_GROUPS group(s) of 3 members, policy auto," \
-		"settle bound $CHAOS_BOUND_S s; $(grep -c ' POLL ' "$CHAOS_OUT/samples") live-XML samples," \
-		"$(grep -c "event '" "$CHAOS_OUT/events") libvirt events."
+	report=$abs_top_builddir/tests/chaos/chaos-report.md
+	mkdir -p "$(dirname "$report")"
+	{
+		echo "Seed $CHAOS_SEED, $n faults in $elapsed s, $CHAOS_GROUPS group(s) of 3 members, policy auto," \
+			"settle bound $CHAOS_BOUND_S s; $(grep -c ' POLL ' "$CHAOS_OUT/samples") live-XML samples," \
+			"$(grep -c "event '" "$CHAOS_OUT/events") libvirt events."
+		echo
+		chaos_report "$results" "$CHAOS_OUT/violations"
+	} >"$report"
 	echo
-	chaos_report "$results" "$CHAOS_OUT/violations"
-} >"$report"
-echo
-cat "$report"
-echo
-if [ "$violations" -eq 0 ] && [ "$unsettled" -eq 0 ]; then
-	echo "chaos: PASS (seed $CHAOS_SEED): $n faults, every group settled, no violation"
-	exit 0
-fi
-echo "chaos: FAIL (seed $CHAOS_SEED): $violations violation(s), $unsettled group(s) not settled;" \
-	"the lab's folder is kept: $LAB_DIR"
-exit 1
+	cat "$report"
+	echo
+	chaos_verdicts "$results" "$CHAOS_OUT/violations"
+	if [ "$violations" -eq 0 ] && [ "$unsettled" -eq 0 ]; then
+		echo "PASS: chaos (seed $CHAOS_SEED): $n faults, every group settled, no violation"
+		exit 0
+	fi
+	echo "FAIL: chaos (seed $CHAOS_SEED): $violations violation(s), $unsettled group(s) not settled;" \
+		"the lab's folder is kept: $LAB_DIR"
+	exit 1
+}
+
+chaos_main
