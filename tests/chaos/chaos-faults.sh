@@ -58,6 +58,16 @@ chaos_switch_in_flight() {
 	lab_wait_for 5 chaos_busy "$1" || chaos_note="$chaos_note (switch not seen in flight)"
 }
 
+# chaos_step_note GROUP: what the table file says GROUP was doing, into the
+# note ("in switch/attaching", "idle"): where a kill landed.
+chaos_step_note() {
+	local s
+	s=$(jq -r --arg g "$1" '.groups[] | select(.group == $g) |
+		if .operation == "none" then "idle" else "in \(.operation)/\(.step)" end' \
+		"$LAB_DAEMON_STATE/table.json" 2>/dev/null)
+	chaos_note="$chaos_note (${s:-table unread})"
+}
+
 chaos_fault_kill_holder_qemu() {
 	local h
 	h=$(chaos_holder "$1")
@@ -125,6 +135,7 @@ chaos_fault_kill_daemon_mid_switch() {
 	chaos_sleep_ms 200
 	chaos_mark
 	lab_daemon_kill
+	chaos_step_note "$1"
 	chaos_sleep_ms 1500
 	lab_daemon_start
 }
@@ -142,6 +153,7 @@ chaos_fault_kill_libvirtd_mid_switch() {
 	chaos_sleep_ms 200
 	chaos_mark
 	lab_libvirtd_kill
+	chaos_step_note "$1"
 	chaos_sleep_ms 2000
 	lab_libvirt_start
 }
