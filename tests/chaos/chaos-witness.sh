@@ -13,12 +13,17 @@
 #                           members, the round before showing the same
 #
 # The event witness: `virsh event --all --loop --timestamp`, every line
-# stamped on arrival (ms since the epoch) in $CHAOS_OUT/events.  When
-# libvirtd goes away the stream ends; once libvirtd answers again a new one
-# is started, and a snapshot of every member's live XML is written after it
-# ("MS SNAP DOMAIN ALIAS held|free"): the events missed meanwhile are
-# replaced by what the live XML shows.  device-removed, and a domain that
-# stopped or started (its definition never carries the device), free it.
+# stamped on arrival (ms since the epoch).  When libvirtd goes away the
+# stream ends; once libvirtd answers again a new one is started.  Each
+# stream is known to be registered once it has reported the definition of a
+# domain made for the purpose (chaos-probe, no member); then a snapshot of
+# every member's live XML ("MS SNAP DOMAIN ALIAS held|free", then "MS
+# SNAPEND") goes to $CHAOS_OUT/events, and after it the stream, from its
+# first line on.  Replaying events that the snapshot already shows is
+# harmless (each sets where the device is: added, removed, and a domain
+# that stopped or started, whose definition never carries the device,
+# frees it), and after the replay the state is exact again: events that
+# arrived before the snapshot ended are applied but not judged.
 #
 # The sampler: every member's live XML read with one virsh call per group,
 # over and over ("MS POLL GROUP HOLDERS" in $CHAOS_OUT/samples, HOLDERS the
@@ -88,18 +93,34 @@ chaos_snapshot() {
 }
 
 chaos_event_loop() {
-	local pid
+	local pid k=0 stream
+	cat >"$CHAOS_OUT/probe.xml" <<-EOF
+		<domain type='qemu'>
+		  <name>chaos-probe</name>
+		  <memory unit='MiB'>16</memory>
+		  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+		</domain>
+	EOF
 	while :; do
 		if ! lab_libvirt_answers; then
 			sleep 0.1
 			continue
 		fi
-		stdbuf -oL virsh event --all --loop --timestamp 2>/dev/null |
-			chaos_stamp >>"$CHAOS_OUT/events" &
+		k=$((k + 1))
+		stream=$CHAOS_OUT/stream.$k
+		: >"$stream"
+		stdbuf -oL virsh event --all --loop --timestamp 2>/dev/null | chaos_stamp >"$stream" &
 		pid=$!
-		# The stream is registered by now, or the snapshot is what counts.
-		sleep 0.3
-		chaos_snapshot >>"$CHAOS_OUT/events"
+		until grep -q "for domain 'chaos-probe'" "$stream" || ! lab_alive "$pid"; do
+			virsh define "$CHAOS_OUT/probe.xml" >/dev/null 2>&1
+			virsh undefine chaos-probe >/dev/null 2>&1
+			sleep 0.1
+		done
+		{
+			chaos_snapshot
+			echo "$(chaos_now_ms) SNAPEND"
+			tail -n +1 -s 0.1 -f --pid="$pid" "$stream"
+		} >>"$CHAOS_OUT/events"
 		wait "$pid"
 		echo "$(chaos_now_ms) LOST" >>"$CHAOS_OUT/events"
 	done
@@ -121,7 +142,7 @@ chaos_sample_loop() {
 
 chaos_witness_start() {
 	export -f chaos_event_loop chaos_sample_loop chaos_stamp chaos_now_ms chaos_snapshot chaos_live \
-		chaos_members chaos_alias lab_libvirt_answers
+		chaos_members chaos_alias lab_libvirt_answers lab_alive
 	export CHAOS_OUT chaos_groups
 	: >"$CHAOS_OUT/events"
 	: >"$CHAOS_OUT/samples"
@@ -160,6 +181,7 @@ chaos_witness_events() {
 		}
 		function free_all(d) { if (d in group_of) held[d] = 0 }
 		/^[0-9]+ SNAP / { split($0, f, " "); held[f[3]] = (f[5] == "held"); next }
+		/^[0-9]+ SNAPEND$/ { split($0, f, " "); judged_after = f[1]; next }
 		/^[0-9]+ LOST$/ { next }
 		$0 ~ /event \047/ {
 			split($1, t, " "); ms = t[1]; kind = $2; d = $4
@@ -167,6 +189,7 @@ chaos_witness_events() {
 			if (!(d in group_of)) next
 			a = group_of[d]
 			if (kind == "device-added" && detail == a) {
+				if (ms + 0 <= judged_after + 0) { held[d] = 1; next }
 				split(list[a], others, " ")
 				for (o in others)
 					if (others[o] != d && held[others[o]])

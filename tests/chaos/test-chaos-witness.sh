@@ -64,8 +64,19 @@ check "after a reconnect the snapshot counts" \
 	is "5 ua-hostdev-nic0 device-added to vm-c while vm-b holds it" "$(events \
 	"$(ev 1 device-added vm-a ua-hostdev-nic0)" \
 	"2 LOST" "3 SNAP vm-a ua-hostdev-nic0 free" "3 SNAP vm-b ua-hostdev-nic0 held" \
-	"4 SNAP vm-c ua-hostdev-nic0 free" \
+	"4 SNAP vm-c ua-hostdev-nic0 free" "4 SNAPEND" \
 	"$(ev 5 device-added vm-c ua-hostdev-nic0)")"
+
+check "events replayed after a snapshot are applied, not judged" \
+	is "9 ua-hostdev-nic0 device-added to vm-a while vm-b holds it" "$(events \
+	"1 SNAP vm-a ua-hostdev-nic0 held" "1 SNAP vm-b ua-hostdev-nic0 free" \
+	"1 SNAP vm-c ua-hostdev-nic0 free" "3 SNAPEND" \
+	"$(ev 2 device-added vm-b ua-hostdev-nic0)" \
+	"$(ev 2 device-removed vm-b ua-hostdev-nic0)" \
+	"$(ev 2 device-added vm-a ua-hostdev-nic0)" \
+	"$(ev 4 device-removed vm-a ua-hostdev-nic0)" \
+	"$(ev 5 device-added vm-b ua-hostdev-nic0)" \
+	"$(ev 9 device-added vm-a ua-hostdev-nic0)")"
 
 check "a double in one round only is no violation" is "" "$(samples \
 	"1 POLL nic0 vm-a" "2 POLL nic0 vm-a,vm-b" "3 POLL nic0 vm-b")"
