@@ -5,7 +5,7 @@
 #   lab_agent_install   make the build tree's agents/hostdev the lab's
 #                       /usr/lib/ocf/resource.d/hostdev-ha/hostdev: a tmpfs
 #                       over resource.d in the lab's private mount namespace,
-#                       the system's providers bound back into it
+#                       the system's other providers bound back into it
 #   lab_agent ACTION [VAR=VALUE...]   run the agent by hand as
 #                       pacemaker-execd would (OCF_* environment)
 #                       LAB_AGENT_TRACE=1: under sh -x
@@ -38,6 +38,8 @@ lab_agent_install() {
 	mount -t tmpfs -o mode=0755 lab-ocf "$LAB_OCF_RA_DIR" || return 1
 	for p in "$LAB_DIR"/ocf-system/*/; do
 		p=$(basename "$p")
+		# An installed hostdev-ha package's agent is not the build tree's.
+		[ "$p" = hostdev-ha ] && continue
 		mkdir "$LAB_OCF_RA_DIR/$p" && mount --bind "$LAB_DIR/ocf-system/$p" "$LAB_OCF_RA_DIR/$p" || return 1
 	done
 	mkdir "$LAB_OCF_RA_DIR/hostdev-ha" && install -m 0755 "$LAB_AGENT_SRC" "$LAB_AGENT.real" || return 1
