@@ -16,6 +16,11 @@
 /* While waiting for a release, look again this often: the event may be lost
  * (libvirtd restarted) and so may the unplug request (guest still booting). */
 #define RELEASE_RETRY_USEC (1000U * 1000U)
+/* Policy auto: an automatic action that failed is tried again after 1 s,
+ * then 2 s, 4 s, ... at most 60 s; never at once, or a member that cannot
+ * start would be destroyed and started again in a loop. */
+#define AUTO_RETRY_FIRST_USEC (1000U * 1000U)
+#define AUTO_RETRY_MAX_USEC (60U * 1000U * 1000U)
 
 typedef enum ManagerStepEvent {
         EV_JOB_DONE,        /* the step's hypervisor call succeeded */
@@ -97,6 +102,12 @@ struct ManagerGroup {
         int error;
         char *error_message;
 
+        /* Policy auto: the automatic action last started, how many failed
+         * in a row, and the pause before the next one (AUTO_RETRY_*). */
+        HdhaOperation auto_op;
+        unsigned auto_failures;
+        void *auto_retry_timer;
+
         /* Reconciling: inspections still out, and what they found. */
         bool reconciling;
         size_t n_inspect_pending;
@@ -168,6 +179,7 @@ void manager_group_operation_ended(ManagerGroup *g);
 /* Policy auto: start what is due (failover of a failed holder, rebuild of
  * a failed member), one at a time. */
 void manager_group_auto_check(ManagerGroup *g);
+void manager_group_auto_stop(ManagerGroup *g);
 /* The switch of a non-pacemaker group (and the agent's promote). */
 int manager_group_switch_here(ManagerGroup *g, const char *domain, bool force, HdhaOpDoneFn done, void *userdata);
 

@@ -9,27 +9,69 @@
 
 /* --- Automatic actions (policy auto) -------------------------------------- */
 
-static void on_auto_done(void *userdata, int r, const char *message) {
+static void on_auto_retry(void *userdata) {
         ManagerGroup *g = userdata;
 
-        /* One action at a time: see whether another is due. */
-        if (r >= 0)
+        g->auto_retry_timer = NULL;
+        manager_group_auto_check(g);
+}
+
+static void on_auto_done(void *userdata, int r, const char *message) {
+        ManagerGroup *g = userdata;
+        const HdhaManagerEnv *env = &g->manager->env;
+        uint64_t usec;
+
+        if (r >= 0) {
+                g->auto_failures = 0;
+                /* One action at a time: see whether another is due. */
                 manager_group_auto_check(g);
+                return;
+        }
+
+        usec = g->auto_failures < 6 ? AUTO_RETRY_FIRST_USEC << g->auto_failures : AUTO_RETRY_MAX_USEC;
+        usec = MIN(usec, (uint64_t) AUTO_RETRY_MAX_USEC);
+        g->auto_failures++;
+        log_warning("Group '%s': the automatic %s failed, trying again in %llu s.", g->name,
+                    hdha_operation_to_string(g->auto_op), (unsigned long long) (usec / 1000000U));
+        manager_group_auto_stop(g);
+        r = env->timer_start(env->userdata, usec, on_auto_retry, g, &g->auto_retry_timer);
+        if (r < 0) {
+                g->auto_retry_timer = NULL;
+                log_error_errno(r, "Group '%s': failed to start a timer, no automatic action until the next "
+                                "event: %m", g->name);
+        }
+}
+
+void manager_group_auto_stop(ManagerGroup *g) {
+        const HdhaManagerEnv *env = &g->manager->env;
+
+        if (g->auto_retry_timer)
+                env->timer_stop(env->userdata, g->auto_retry_timer);
+        g->auto_retry_timer = NULL;
 }
 
 void manager_group_auto_check(ManagerGroup *g) {
         const HdhaTableMember *holder;
+        bool waiting;
 
         if (g->config->policy != HDHA_POLICY_AUTO || g->table->frozen || manager_group_is_busy(g) || !g->manager->connected)
                 return;
 
+        /* A failed holder does not wait for the pause of a failed rebuild. */
+        waiting = g->auto_retry_timer;
         holder = g->table->active ? hdha_table_group_get_member(g->table, g->table->active) : NULL;
         if (holder && holder->role == HDHA_ROLE_FAILED) {
+                if (waiting && g->auto_op == HDHA_OPERATION_FAILOVER)
+                        return;
+                g->auto_op = HDHA_OPERATION_FAILOVER;
                 (void) hdha_manager_failover(g->manager, g->name, NULL, on_auto_done, g);
                 return;
         }
+        if (waiting)
+                return;
         for (size_t i = 0; i < g->table->n_members; i++)
                 if (g->table->members[i].role == HDHA_ROLE_FAILED) {
+                        g->auto_op = HDHA_OPERATION_REBUILD;
                         (void) hdha_manager_rebuild(g->manager, g->table->members[i].domain, on_auto_done, g);
                         return;
                 }

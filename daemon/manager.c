@@ -43,6 +43,7 @@ static ManagerGroup *group_free(ManagerGroup *g) {
         manager_group_pcmk_free(g);
         manager_group_token_wait_drop(g);
         manager_group_timers_stop(g);
+        manager_group_auto_stop(g);
         manager_group_plan_clear(g);
         free(g->name);
         free(g->vfio_nodedev);

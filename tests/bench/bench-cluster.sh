@@ -8,6 +8,8 @@
 # BENCH_TOKEN_ROUNDS (default 200). Numbers, not a test: nothing here is in
 # make check. Run by `make bench-cluster`.
 set -u
+# Corosync's token for these figures: 1000 ms (the lab's default: 3000 ms).
+export LAB_COROSYNC_TOKEN_MS=${LAB_COROSYNC_TOKEN_MS:-1000}
 # shellcheck source=tests/lab/lab.sh
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 # shellcheck source=tests/lab/lab-cluster.sh

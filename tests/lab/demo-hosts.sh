@@ -123,7 +123,7 @@ by the standby on the same host; a lost host by the other host's standby,
 once Pacemaker has fenced it and the group's cluster token is free.
 EOF
 say "Bringing up the lab: two cluster nodes (lab-node1 = host1, lab-node2 = host2),
-each its own namespaces, Corosync (token 1000 ms) and Pacemaker, fencing by the
+each its own namespaces, Corosync (token ${LAB_COROSYNC_TOKEN_MS:-3000} ms) and Pacemaker, fencing by the
 lab's power switch (fence_lab); on each a private bus, libvirtd with two small
 QEMU guests (host1: vm-a1 vm-a2, host2: vm-b1 vm-b2) and hostdev-had with group
 nic0 (Policy=pacemaker, [Cluster] Enabled=yes, QuorumLossReleaseSec=$LAB_HOSTS_QLR).
@@ -209,7 +209,7 @@ promote=$(first b '^pacemaker.promote nic0-lab-node2')
 token=$(first b "^daemon@2.*token (orphaned|free) --request--> held")
 added=$(first b "^libvirt@2.*device-added")
 say "What took the time, ms after the power-off:
-    $(ms "$t0" "$left")  detection: Corosync's new membership without lab-node1 (token 1000 ms, then consensus)
+    $(ms "$t0" "$left")  detection: Corosync's new membership without lab-node1 (token ${LAB_COROSYNC_TOKEN_MS:-3000} ms, then consensus)
     $(ms "$t0" "$decided")  Pacemaker decides to fence lab-node1
     $(ms "$t0" "$fenced")  fencing confirmed (fence_lab: lab-node1 off)
     $(ms "$t0" "$promote")  Pacemaker's promote on lab-node2 initiated (nic0-site started there first)

@@ -40,6 +40,8 @@ lab_agent_install() {
 	mount -t tmpfs -o mode=0755 lab-ocf "$LAB_OCF_RA_DIR" || return 1
 	for p in "$LAB_DIR"/ocf-system/*/; do
 		p=$(basename "$p")
+		# An installed hostdev-ha package's agent is not the one under
+		# test: LAB_AGENT_SRC is (its copy, made above).
 		[ "$p" = hostdev-ha ] && continue
 		mkdir "$LAB_OCF_RA_DIR/$p" && mount --bind "$LAB_DIR/ocf-system/$p" "$LAB_OCF_RA_DIR/$p" || return 1
 	done
