@@ -54,7 +54,7 @@
 #define HDHA_TABLE_FORMAT 2     /* written */
 #define HDHA_TABLE_FORMAT_MIN 1 /* the oldest read */
 #define HDHA_TABLE_FILE_MAX (1024 * 1024) /* bytes, for load and save */
-#define HDHA_TABLE_GROUPS_MAX 256
+#define HDHA_TABLE_GROUPS_MAX 1024
 #define HDHA_TABLE_MEMBERS_MAX 32
 #define HDHA_TABLE_NAME_MAX 255 /* bytes in a group or domain name */
 

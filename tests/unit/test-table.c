@@ -538,7 +538,7 @@ static void test_corrupt(void **state) {
         check_bad(strdup("{\"format\": 1, \"groups\": [], \"extra\": 0}"), "unknown key 'extra'");
         check_bad(strdup("{\"format\": 1, \"groups\": [1]}"), "groups[0]: is int, expected object");
         check_bad(repeat("{\"format\": 1, \"groups\": [", "", "", HDHA_TABLE_GROUPS_MAX + 1, "]}"),
-                  "at most 256");
+                  "at most 1024");
 
         /* A group's fields. */
         check_bad(strdup("{\"format\": 1, \"groups\": [{\"group\": \"g\"}]}"), "missing key 'members'");
