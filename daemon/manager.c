@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The manager: groups, the operations' entry points, the hypervisor's
  * events, and the allocation table kept durable. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ int manager_group_commit(ManagerGroup *g) {
         HdhaManager *m = g->manager;
         int r;
 
-        r = hdha_table_save(m->table, m->table_path);
+        r = hdha_table_save_group(g->table, m->table_path);
         if (r >= 0)
                 g->dirty = false;
         if (m->env.group_changed)
@@ -300,6 +301,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev);
 
 int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
                      const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message) {
+        bool one_file = false;
         HdhaManager *m;
         int r;
 
@@ -321,6 +323,7 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
                 r = hdha_table_load(table_path, &m->table, reterr_message);
                 if (r == HDHA_TABLE_MISSING)
                         log_info("No allocation table at '%s' yet: nothing is allocated.", table_path);
+                one_file = r == HDHA_TABLE_ONE_FILE_FOUND;
         }
         if (r < 0) {
                 m->config = NULL;
@@ -341,6 +344,25 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
         for (size_t i = m->table->n_groups; i > 0; i--)
                 if (!hdha_config_find_group(config, m->table->groups[i - 1]->name))
                         (void) hdha_table_remove_group(m->table, m->table->groups[i - 1]->name);
+
+        /* The folder follows: new groups get a file, gone ones lose theirs,
+         * and the single file of an older format goes once every group has
+         * its own. That upgrade must succeed: the old file would otherwise
+         * stay the table and hide every later write. */
+        r = hdha_table_save(m->table, table_path);
+        if (r < 0 && (one_file || (flags & HDHA_MANAGER_REBUILD_TABLE))) {
+                if (reterr_message && asprintf(reterr_message, "%s: cannot write one file per group, the older "
+                                               "single file stays the table: %s", table_path, strerror(-r)) < 0)
+                        *reterr_message = NULL;
+                m->config = NULL;
+                hdha_manager_free(m);
+                return r;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to bring the allocation table '%s' in line with the configuration, "
+                                  "it follows with the next change: %m", table_path);
+        else if (one_file)
+                log_notice("Upgraded the allocation table to one file per group in '%s'.", table_path);
 
         hdha_hypervisor_set_event_handler(hv, on_hv_event, m);
         *ret = m;
