@@ -7,8 +7,9 @@
 # the wake-ups (voluntary and involuntary context switches of every thread)
 # over BENCH_FOOTPRINT_IDLE_S seconds of idleness after start-up settled,
 # per minute. Run by `make bench-footprint`; BENCH_FOOTPRINT_IDLE_S
-# (default 60), BENCH_FOOTPRINT_GROUPS (default '1 100'), HOSTDEV_HAD (the
-# daemon, default the build's).
+# (default 60), BENCH_FOOTPRINT_SETTLE_S (how long after start-up the
+# count begins, default 3), BENCH_FOOTPRINT_GROUPS (default '1 100'),
+# HOSTDEV_HAD (the daemon, default the build's).
 set -eu
 builddir=${abs_top_builddir:?run by make bench-footprint}
 daemon=${HOSTDEV_HAD:-$builddir/hostdev-had}
@@ -93,7 +94,7 @@ for n in ${BENCH_FOOTPRINT_GROUPS:-1 100}; do
 		busctl --address="$address" status org.hostdevha.Manager1 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	sleep 3 # start-up settles
+	sleep "${BENCH_FOOTPRINT_SETTLE_S:-3}" # start-up settles
 	switches "$daemon_pid" >"$work/before"
 	sleep "$idle"
 	switches "$daemon_pid" >"$work/after"
