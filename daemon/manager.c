@@ -416,9 +416,12 @@ static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
                 const HdhaGroupConfig *c = hdha_config_find_group(config, g->name);
 
                 if (!c) {
+                        if (g->removed)
+                                continue; /* dropped by an earlier reload, still busy */
                         log_info("Group '%s' is no longer configured, dropping it.", g->name);
                         (void) hdha_table_remove_group(m->table, g->name);
                         g->removed = true;
+                        m->n_removed++;
                         g->table = NULL;
                         continue;
                 }
@@ -438,6 +441,7 @@ static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
                 ManagerGroup *g = m->groups[i - 1];
 
                 if (g->removed && g->n_side_calls == 0 && !g->hv_calls) {
+                        m->n_removed--;
                         group_free(g);
                         memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
                         m->n_groups--;
@@ -624,11 +628,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
 /* --- Read access ------------------------------------------------------------ */
 
 size_t hdha_manager_n_groups(const HdhaManager *m) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < m->n_groups; i++)
-                n += !m->groups[i]->removed;
-        return n;
+        return m->n_groups - m->n_removed;
 }
 
 static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
@@ -642,6 +642,14 @@ static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
 }
 
 int hdha_manager_group_status(const HdhaManager *m, size_t i, HdhaGroupStatus *ret) {
+        /* Without removed groups the i-th is at i: a caller that walks them
+         * all (the status line, on every change) is not quadratic. */
+        if (m->n_removed == 0) {
+                if (i >= m->n_groups)
+                        return -ENOENT;
+                group_status(m->groups[i], ret);
+                return 0;
+        }
         for (size_t k = 0; k < m->n_groups; k++) {
                 if (m->groups[k]->removed)
                         continue;
