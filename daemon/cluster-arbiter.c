@@ -246,12 +246,12 @@ static int tokens_reserve(HdhaClusterArbiter *a, size_t n) {
         ClusterArbiterToken *t;
         size_t want;
 
-        if (n > HDHA_TABLE_GROUPS_MAX - a->n_tokens)
+        if (n > HDHA_CLUSTER_GROUPS_MAX - a->n_tokens)
                 return -E2BIG;
         want = a->n_tokens + n;
         if (want <= a->n_tokens_allocated)
                 return 0;
-        want = MIN(MAX(want, 2 * a->n_tokens_allocated), (size_t) HDHA_TABLE_GROUPS_MAX);
+        want = MIN(MAX(want, 2 * a->n_tokens_allocated), (size_t) HDHA_CLUSTER_GROUPS_MAX);
         t = reallocarray(a->tokens, want, sizeof(ClusterArbiterToken));
         if (!t)
                 return -ENOMEM;
@@ -378,7 +378,7 @@ static int on_state(HdhaClusterArbiter *a, uint32_t node, const HdhaClusterMsg *
         r = tokens_reserve(a, n_new);
         if (r < 0)
                 return log_error_errno(r, "State of node %" PRIu32 " dropped, it would make the token table "
-                                       "exceed %u groups: %m", node, HDHA_TABLE_GROUPS_MAX);
+                                       "exceed %u groups: %m", node, HDHA_CLUSTER_GROUPS_MAX);
 
         view_changed = cluster_arbiter_view_set(a, node, m->groups, m->n_groups);
         if (view_changed < 0)

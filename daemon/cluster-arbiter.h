@@ -60,7 +60,7 @@ typedef struct HdhaClusterArbiterCallbacks {
          * (r == 0, token->generation is the grant's) or denied (r == -EUSERS,
          * token says by whom); or dropped without a decision, and then token
          * is NULL: r == -ESTALE sent in an older ring (ask again), -E2BIG the
-         * table has HDHA_TABLE_GROUPS_MAX groups already, -ENOMEM. */
+         * table has HDHA_CLUSTER_GROUPS_MAX groups already, -ENOMEM. */
         void (*request_done)(void *userdata, const char *group, const char *domain, int r,
                              const HdhaToken *token);
         /* The token of a group changed hands or state (any host). */
@@ -97,7 +97,7 @@ int hdha_cluster_arbiter_membership(HdhaClusterArbiter *a, uint64_t ring_seq, co
  *            the membership, or a RELEASE/EXPIRE that does not match the
  *            token (not the holder, other generation, not orphaned)
  *   -EBADMSG bytes that are not a valid message: nothing changed
- *   -E2BIG   the message would make the table exceed HDHA_TABLE_GROUPS_MAX
+ *   -E2BIG   the message would make the table exceed HDHA_CLUSTER_GROUPS_MAX
  *            groups: nothing changed
  *   -ENOMEM  nothing changed, but this host no longer follows the others */
 int hdha_cluster_arbiter_deliver(HdhaClusterArbiter *a, uint32_t node, const void *buf, size_t len);

@@ -554,6 +554,9 @@ int hdha_cluster_host_new(sd_event *event, const HdhaConfig *config, HdhaCluster
                 hdha_cluster_host_free(h);
                 return r;
         }
+        /* Enabled=auto on a host without Corosync: looked for once a minute. */
+        if (h->mode == HDHA_CLUSTER_MODE_AUTO)
+                hdha_cluster_set_absent_backoff(h->link, HDHA_CLUSTER_ABSENT_RETRY_USEC);
         *ret = h;
         return 0;
 }

@@ -37,6 +37,9 @@
 #define HDHA_CLUSTER_EXPIRY_MARGIN_SEC 5U
 /* A REQUEST not answered in this time fails with NoQuorum. */
 #define HDHA_CLUSTER_REQUEST_TIMEOUT_USEC (10U * 1000U * 1000U)
+/* [Cluster] Enabled=auto: while Corosync never answered, it is looked for
+ * again at most this often (5 s once it answered, or with Enabled=yes). */
+#define HDHA_CLUSTER_ABSENT_RETRY_USEC (60U * 1000U * 1000U)
 
 typedef struct HdhaClusterHost HdhaClusterHost;
 

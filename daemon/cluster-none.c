@@ -13,6 +13,9 @@ HdhaCluster *hdha_cluster_free(HdhaCluster *c) {
         return NULL;
 }
 
+void hdha_cluster_set_absent_backoff(HdhaCluster *c, uint64_t max_usec) {
+}
+
 int hdha_cluster_send(HdhaCluster *c, const void *buf, size_t len) {
         return -ENOTCONN;
 }

@@ -65,6 +65,7 @@ struct HdhaCluster {
         sd_event_source *quorum_source, *cpg_source;
         sd_event_source *reconnect_timer, *retry_timer, *fail_defer;
         uint64_t backoff_usec;
+        uint64_t absent_max_usec; /* the backoff's cap until Corosync first answered */
 
         bool connected, was_connected, quorate;
         bool outage_logged;   /* this outage's first failed attempt is logged */
@@ -367,7 +368,12 @@ static void schedule_reconnect(HdhaCluster *c) {
                 r = sd_event_source_set_enabled(c->reconnect_timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_error_errno(r, "Failed to arm the Corosync reconnect timer: %m, not reconnecting");
-        c->backoff_usec = MIN(c->backoff_usec * 2, (uint64_t) RECONNECT_MAX_USEC);
+        c->backoff_usec = MIN(c->backoff_usec * 2,
+                              c->was_connected ? (uint64_t) RECONNECT_MAX_USEC : c->absent_max_usec);
+}
+
+void hdha_cluster_set_absent_backoff(HdhaCluster *c, uint64_t max_usec) {
+        c->absent_max_usec = MAX(max_usec, (uint64_t) RECONNECT_MAX_USEC);
 }
 
 static int on_fail(sd_event_source *s, void *userdata) {
@@ -745,6 +751,7 @@ int hdha_cluster_new(sd_event *event, const HdhaClusterCallbacks *callbacks, voi
                 c->cb = *callbacks;
         c->userdata = userdata;
         c->backoff_usec = RECONNECT_FIRST_USEC;
+        c->absent_max_usec = RECONNECT_MAX_USEC;
 
         r = sd_event_add_time_relative(event, &c->reconnect_timer, CLOCK_MONOTONIC, 0, 0, on_reconnect, c);
         if (r < 0)

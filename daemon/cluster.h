@@ -93,6 +93,11 @@ typedef struct HdhaClusterStatus {
  * without Corosync. */
 int hdha_cluster_new(sd_event *event, const HdhaClusterCallbacks *callbacks, void *userdata, HdhaCluster **ret);
 HdhaCluster *hdha_cluster_free(HdhaCluster *c);
+/* Until Corosync first answers, the retries back off up to max_usec
+ * instead of 5 s (at least 5 s): a host where it does not run is not woken
+ * every 5 s for it. Once it answered, a lost connection is retried as
+ * above. */
+void hdha_cluster_set_absent_backoff(HdhaCluster *c, uint64_t max_usec);
 static inline void hdha_cluster_freep(HdhaCluster **c) {
         *c = hdha_cluster_free(*c);
 }

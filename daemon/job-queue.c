@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "job-queue.h"
@@ -22,14 +23,21 @@ typedef struct JobList {
         Job *head, *tail;
 } JobList;
 
+/* A worker with nothing to do for this long ends; the next job starts one
+ * again. An idle daemon has no worker and no wake-up of theirs. */
+#define WORKER_IDLE_SEC 30
+
 struct HdhaJobQueue {
         pthread_mutex_t lock;
         pthread_cond_t cond;  /* signals workers: a job is queued or stop */
+        pthread_cond_t gone;  /* signals stop_workers(): the last worker ended */
         JobList pending;      /* waiting for a worker */
         JobList finished;     /* waiting for the loop */
         bool stopping;
-        pthread_t *workers;
-        unsigned n_workers;
+        unsigned max_workers;
+        unsigned n_alive;     /* worker threads running */
+        unsigned n_idle;      /* ... of which waiting for a job */
+        unsigned n_pending;   /* jobs in pending */
         int efd;
         sd_event_source *source;
 };
@@ -75,19 +83,33 @@ static void wake_loop_locked(HdhaJobQueue *q) {
         (void) !write(q->efd, &one, sizeof(one));
 }
 
+/* Waits for a job or the stop, at most WORKER_IDLE_SEC; false: time to end.
+ * Called with the lock held. */
+static bool wait_for_job_locked(HdhaJobQueue *q) {
+        struct timespec deadline;
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += WORKER_IDLE_SEC;
+        while (!q->stopping && !q->pending.head) {
+                int r;
+
+                q->n_idle++;
+                r = pthread_cond_timedwait(&q->cond, &q->lock, &deadline);
+                q->n_idle--;
+                if (r == ETIMEDOUT && !q->stopping && !q->pending.head)
+                        return false;
+        }
+        return !q->stopping;
+}
+
 static void *worker_main(void *userdata) {
         HdhaJobQueue *q = userdata;
 
         pthread_mutex_lock(&q->lock);
-        for (;;) {
-                Job *j;
+        while (wait_for_job_locked(q)) {
+                Job *j = job_list_pop(&q->pending);
 
-                while (!q->stopping && !q->pending.head)
-                        pthread_cond_wait(&q->cond, &q->lock);
-                if (q->stopping)
-                        break;
-
-                j = job_list_pop(&q->pending);
+                q->n_pending--;
                 pthread_mutex_unlock(&q->lock);
                 j->work(j->data);
                 pthread_mutex_lock(&q->lock);
@@ -95,8 +117,34 @@ static void *worker_main(void *userdata) {
                 job_list_push(&q->finished, j);
                 wake_loop_locked(q);
         }
+        if (--q->n_alive == 0)
+                pthread_cond_broadcast(&q->gone);
         pthread_mutex_unlock(&q->lock);
         return NULL;
+}
+
+/* A job was queued: a waiting worker takes it, or a new one if every
+ * worker is busy and there is room. Called with the lock held. */
+static int dispatch_locked(HdhaJobQueue *q) {
+        pthread_attr_t attr;
+        pthread_t thread;
+        int r;
+
+        if (q->n_pending <= q->n_idle || q->n_alive >= q->max_workers) {
+                pthread_cond_signal(&q->cond);
+                return 0;
+        }
+        r = -pthread_attr_init(&attr);
+        if (r < 0)
+                return r;
+        r = -pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (r >= 0)
+                r = -pthread_create(&thread, &attr, worker_main, q);
+        (void) pthread_attr_destroy(&attr);
+        if (r < 0)
+                return q->n_alive > 0 ? 0 : r; /* a running worker takes it later */
+        q->n_alive++;
+        return 0;
 }
 
 static int on_wakeup(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -133,7 +181,16 @@ int hdha_job_queue_new(sd_event *event, unsigned n_workers, HdhaJobQueue **ret) 
         if (!q)
                 return -ENOMEM;
         pthread_mutex_init(&q->lock, NULL);
-        pthread_cond_init(&q->cond, NULL);
+        {
+                pthread_condattr_t attr;
+
+                pthread_condattr_init(&attr);
+                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+                pthread_cond_init(&q->cond, &attr);
+                pthread_condattr_destroy(&attr);
+        }
+        pthread_cond_init(&q->gone, NULL);
+        q->max_workers = n_workers;
 
         q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (q->efd < 0) {
@@ -144,17 +201,6 @@ int hdha_job_queue_new(sd_event *event, unsigned n_workers, HdhaJobQueue **ret) 
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_description(q->source, "job-queue");
-
-        q->workers = calloc(n_workers, sizeof(pthread_t));
-        if (!q->workers) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (; q->n_workers < n_workers; q->n_workers++) {
-                r = -pthread_create(&q->workers[q->n_workers], NULL, worker_main, q);
-                if (r < 0)
-                        goto fail;
-        }
 
         *ret = q;
         return 0;
@@ -171,15 +217,12 @@ void hdha_job_queue_stop_workers(HdhaJobQueue *q) {
         pthread_mutex_lock(&q->lock);
         q->stopping = true;
         pthread_cond_broadcast(&q->cond);
-        pthread_mutex_unlock(&q->lock);
-
-        for (unsigned i = 0; i < q->n_workers; i++)
-                pthread_join(q->workers[i], NULL);
-        q->n_workers = 0;
+        while (q->n_alive > 0)
+                pthread_cond_wait(&q->gone, &q->lock);
 
         /* Cancelled: never run, never completed. */
-        pthread_mutex_lock(&q->lock);
         job_list_drop(&q->pending);
+        q->n_pending = 0;
         pthread_mutex_unlock(&q->lock);
 }
 
@@ -192,7 +235,7 @@ HdhaJobQueue *hdha_job_queue_free(HdhaJobQueue *q) {
         sd_event_source_disable_unref(q->source);
         if (q->efd >= 0)
                 close(q->efd);
-        free(q->workers);
+        pthread_cond_destroy(&q->gone);
         pthread_cond_destroy(&q->cond);
         pthread_mutex_destroy(&q->lock);
         free(q);
@@ -201,6 +244,7 @@ HdhaJobQueue *hdha_job_queue_free(HdhaJobQueue *q) {
 
 int hdha_job_queue_submit(HdhaJobQueue *q, HdhaJobFn work, HdhaJobFn done, HdhaJobFn free_data, void *data) {
         Job *j;
+        int r;
 
         if (!q || !work)
                 return -EINVAL;
@@ -217,9 +261,17 @@ int hdha_job_queue_submit(HdhaJobQueue *q, HdhaJobFn work, HdhaJobFn done, HdhaJ
                 return -ESHUTDOWN;
         }
         job_list_push(&q->pending, j);
-        pthread_cond_signal(&q->cond);
+        q->n_pending++;
+        r = dispatch_locked(q);
+        if (r < 0) {
+                /* No worker at all: so it is the only job queued. */
+                q->pending = (JobList) {};
+                q->n_pending = 0;
+        }
         pthread_mutex_unlock(&q->lock);
-        return 0;
+        if (r < 0)
+                free(j);
+        return r;
 }
 
 int hdha_job_queue_post(HdhaJobQueue *q, HdhaJobFn done, HdhaJobFn free_data, void *data) {

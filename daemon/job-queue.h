@@ -4,7 +4,8 @@
 #include <systemd/sd-event.h>
 
 /* A small pool of worker threads for blocking calls, plus a mailbox back to
- * one sd-event loop.
+ * one sd-event loop. Workers start when jobs come (up to n_workers at once)
+ * and end after 30 s without one: an idle daemon has none.
  *
  *  - hdha_job_queue_submit(): work() runs on a worker thread, then done()
  *    runs on the loop's thread (FIFO with everything else posted), then
@@ -30,8 +31,9 @@ int hdha_job_queue_new(sd_event *event, unsigned n_workers, HdhaJobQueue **ret);
 void hdha_job_queue_stop_workers(HdhaJobQueue *q);
 HdhaJobQueue *hdha_job_queue_free(HdhaJobQueue *q);
 
-/* Loop thread only. -ESHUTDOWN after stop_workers(), -ENOMEM. On failure
- * nothing is called and data stays the caller's. */
+/* Loop thread only. -ESHUTDOWN after stop_workers(), -ENOMEM, or the
+ * errno of pthread_create() when no worker runs and none can start. On
+ * failure nothing is called and data stays the caller's. */
 int hdha_job_queue_submit(HdhaJobQueue *q, HdhaJobFn work, HdhaJobFn done, HdhaJobFn free_data, void *data);
 /* Any thread. -ENOMEM; on failure data stays the caller's. */
 int hdha_job_queue_post(HdhaJobQueue *q, HdhaJobFn done, HdhaJobFn free_data, void *data);

@@ -138,6 +138,7 @@ struct HdhaManager {
         char *table_path;
         ManagerGroup **groups;
         size_t n_groups;
+        size_t n_removed; /* of them, removed ones not freed yet */
         bool connected;
         void *reconcile_retry_timer;
 

@@ -248,10 +248,32 @@ static const char *resolve_holders(ManagerGroup *g) {
         return keep;
 }
 
+/* The holder shut off while no operation was in flight and nobody heard of
+ * it (the daemon was down, or the connection): a failure, treated as if
+ * its event had come, so that policy auto fails over. Its name, or NULL. */
+static const char *holder_died(const ManagerGroup *g, const char *holder) {
+        const char *a = g->table->active;
+
+        if (holder || !a || g->table->operation != HDHA_OPERATION_NONE || member_running(g, a))
+                return NULL;
+        return a;
+}
+
 static void reconcile_roles(ManagerGroup *g, const char *holder) {
         const HdhaGroupConfig *c = g->config;
+        HdhaManager *m = g->manager;
+        const char *dead = holder_died(g, holder);
 
-        manager_group_set_holder(g, holder, "reconciled");
+        if (dead && hdha_table_group_get_member(g->table, dead)->role != HDHA_ROLE_FAILED) {
+                /* Stays the table's holder until the failover deactivates it. */
+                log_warning("Group '%s': the holder '%s' shut off unseen; it failed.", g->name, dead);
+                manager_group_set_role(g, dead, HDHA_ROLE_FAILED, "reconciled");
+                if (m->env.member_failed)
+                        m->env.member_failed(m->env.userdata, g->name, dead, "shut off unseen");
+                if (g->config->policy == HDHA_POLICY_PACEMAKER)
+                        manager_group_pcmk_member_failed(g, dead, "shut off unseen");
+        } else if (!dead)
+                manager_group_set_holder(g, holder, "reconciled");
         for (size_t i = 0; i < c->n_domains; i++) {
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
                 HdhaRole role;
@@ -282,7 +304,7 @@ static void reconcile_decide(ManagerGroup *g) {
         holder = resolve_holders(g);
         n = plan_remaining(g, holder, plan, &rolled_back, &follows);
 
-        if (!streq_ptr(holder, g->table->active) && !rolled_back && n == 0)
+        if (!streq_ptr(holder, g->table->active) && !rolled_back && n == 0 && !holder_died(g, holder))
                 log_warning("Group '%s': the table gives the device to %s%s%s but libvirt shows it on %s%s%s; "
                             "the table follows libvirt.",
                             g->name, g->table->active ? "'" : "", g->table->active ?: "no domain",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The manager: groups, the operations' entry points, the hypervisor's
  * events, and the allocation table kept durable. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +71,7 @@ int manager_group_commit(ManagerGroup *g) {
         HdhaManager *m = g->manager;
         int r;
 
-        r = hdha_table_save(m->table, m->table_path);
+        r = hdha_table_save_group(g->table, m->table_path);
         if (r >= 0)
                 g->dirty = false;
         if (m->env.group_changed)
@@ -301,6 +302,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev);
 
 int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
                      const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message) {
+        bool one_file = false;
         HdhaManager *m;
         int r;
 
@@ -322,6 +324,7 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
                 r = hdha_table_load(table_path, &m->table, reterr_message);
                 if (r == HDHA_TABLE_MISSING)
                         log_info("No allocation table at '%s' yet: nothing is allocated.", table_path);
+                one_file = r == HDHA_TABLE_ONE_FILE_FOUND;
         }
         if (r < 0) {
                 m->config = NULL;
@@ -342,6 +345,25 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
         for (size_t i = m->table->n_groups; i > 0; i--)
                 if (!hdha_config_find_group(config, m->table->groups[i - 1]->name))
                         (void) hdha_table_remove_group(m->table, m->table->groups[i - 1]->name);
+
+        /* The folder follows: new groups get a file, gone ones lose theirs,
+         * and the single file of an older format goes once every group has
+         * its own. That upgrade must succeed: the old file would otherwise
+         * stay the table and hide every later write. */
+        r = hdha_table_save(m->table, table_path);
+        if (r < 0 && (one_file || (flags & HDHA_MANAGER_REBUILD_TABLE))) {
+                if (reterr_message && asprintf(reterr_message, "%s: cannot write one file per group, the older "
+                                               "single file stays the table: %s", table_path, strerror(-r)) < 0)
+                        *reterr_message = NULL;
+                m->config = NULL;
+                hdha_manager_free(m);
+                return r;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to bring the allocation table '%s' in line with the configuration, "
+                                  "it follows with the next change: %m", table_path);
+        else if (one_file)
+                log_notice("Upgraded the allocation table to one file per group in '%s'.", table_path);
 
         hdha_hypervisor_set_event_handler(hv, on_hv_event, m);
         *ret = m;
@@ -395,9 +417,12 @@ static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
                 const HdhaGroupConfig *c = hdha_config_find_group(config, g->name);
 
                 if (!c) {
+                        if (g->removed)
+                                continue; /* dropped by an earlier reload, still busy */
                         log_info("Group '%s' is no longer configured, dropping it.", g->name);
                         (void) hdha_table_remove_group(m->table, g->name);
                         g->removed = true;
+                        m->n_removed++;
                         g->table = NULL;
                         continue;
                 }
@@ -417,6 +442,7 @@ static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
                 ManagerGroup *g = m->groups[i - 1];
 
                 if (g->removed && g->n_side_calls == 0 && !g->hv_calls) {
+                        m->n_removed--;
                         group_free(g);
                         memmove(m->groups + i - 1, m->groups + i, (m->n_groups - i) * sizeof(*m->groups));
                         m->n_groups--;
@@ -603,11 +629,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
 /* --- Read access ------------------------------------------------------------ */
 
 size_t hdha_manager_n_groups(const HdhaManager *m) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < m->n_groups; i++)
-                n += !m->groups[i]->removed;
-        return n;
+        return m->n_groups - m->n_removed;
 }
 
 static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
@@ -621,6 +643,14 @@ static void group_status(const ManagerGroup *g, HdhaGroupStatus *ret) {
 }
 
 int hdha_manager_group_status(const HdhaManager *m, size_t i, HdhaGroupStatus *ret) {
+        /* Without removed groups the i-th is at i: a caller that walks them
+         * all (the status line, on every change) is not quadratic. */
+        if (m->n_removed == 0) {
+                if (i >= m->n_groups)
+                        return -ENOENT;
+                group_status(m->groups[i], ret);
+                return 0;
+        }
         for (size_t k = 0; k < m->n_groups; k++) {
                 if (m->groups[k]->removed)
                         continue;

@@ -39,8 +39,11 @@
 #define HDHA_CLUSTER_MSG_MAGIC "HDHA"
 #define HDHA_CLUSTER_MSG_VERSION 1
 #define HDHA_CLUSTER_MSG_HEADER_SIZE 16U
-#define HDHA_CLUSTER_MSG_TOKENS_MAX HDHA_TABLE_GROUPS_MAX
-#define HDHA_CLUSTER_MSG_GROUPS_MAX HDHA_TABLE_GROUPS_MAX
+/* A cluster shares at most 256 groups (a host alone serves up to
+ * HDHA_TABLE_GROUPS_MAX): a STATE with every list full stays near 128 KiB. */
+#define HDHA_CLUSTER_GROUPS_MAX 256U
+#define HDHA_CLUSTER_MSG_TOKENS_MAX HDHA_CLUSTER_GROUPS_MAX
+#define HDHA_CLUSTER_MSG_GROUPS_MAX HDHA_CLUSTER_GROUPS_MAX
 /* The longest name of an operation or a step on the wire. */
 #define HDHA_CLUSTER_MSG_WORD_MAX 32U
 /* The largest message: a STATE with both lists full of the longest names. */

@@ -147,6 +147,14 @@ int hdha_config_read_file_at(int dfd, const char *path, size_t max, char **ret, 
         if (n > max)
                 return -EFBIG;
         buf[n] = '\0';
+        /* Kept only as large as the text: a DeviceXML= text stays with its
+         * group, and the limit is 64 KiB. */
+        {
+                char *fit = realloc(buf, n + 1);
+
+                if (fit)
+                        buf = fit;
+        }
 
         *ret = TAKE_PTR(buf);
         if (ret_size)

@@ -1,30 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The allocation table's file: JSON in, JSON out, written durably. */
+/* The allocation table's text: a group's file (format 3) and the single
+ * file of formats 1 and 2, JSON in and out; table-store.c keeps the files. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "macro.h"
+#include "table-internal.h"
 #include "table.h"
-
-static void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
-
-#define TAKE_FD(fd)                             \
-        ({                                      \
-                int _fd_ = (fd);                \
-                (fd) = -EBADF;                  \
-                _fd_;                           \
-        })
 
 static void json_object_putp(json_object **o) {
         if (*o)
@@ -36,19 +22,9 @@ static void json_tokener_freep(json_tokener **t) {
                 json_tokener_free(*t);
 }
 
-/* Removes the file named and frees the name: for temporary files that must
- * not outlive a failure. */
-static void unlink_and_freep(char **p) {
-        if (*p) {
-                (void) unlink(*p);
-                free(*p);
-        }
-}
+/* ---- reading the text ----------------------------------------------------- */
 
-/* ---- reading the file ----------------------------------------------------- */
-
-/* Writes a message to *reterr (if asked for) and returns r. */
-_printf_(3, 4) static int errmsg(char **reterr, int r, const char *fmt, ...) {
+int hdha_table_errmsg(char **reterr, int r, const char *fmt, ...) {
         va_list ap;
         char *m;
         int k;
@@ -64,6 +40,7 @@ _printf_(3, 4) static int errmsg(char **reterr, int r, const char *fmt, ...) {
         return r;
 }
 
+#define errmsg hdha_table_errmsg
 #define bad(reterr, ...) errmsg(reterr, -EBADMSG, __VA_ARGS__)
 
 static int check_keys(json_object *o, const char *where, const char *const *keys, size_t n, char **reterr) {
@@ -196,9 +173,11 @@ static int check_member(const HdhaTableGroup *g, const char *where, const char *
 }
 
 static int parse_group(HdhaTable *t, json_object *o, const char *where, int format, char **reterr) {
-        /* Format 1 has all but the last. */
+        /* Format 1 has all but the last two, format 2 all but the last (its
+         * version is the single file's). */
         static const char *const keys[] = {
                 "group", "active", "generation", "operation", "step", "source", "target", "members", "frozen",
+                "format",
         };
         const char *name, *active, *source, *target;
         HdhaTableGroup *g;
@@ -207,7 +186,7 @@ static int parse_group(HdhaTable *t, json_object *o, const char *where, int form
 
         if (!json_object_is_type(o, json_type_object))
                 return bad(reterr, "%s: is %s, expected object", where, json_type_to_name(json_object_get_type(o)));
-        r = check_keys(o, where, keys, ELEMENTSOF(keys) - (format < 2), reterr);
+        r = check_keys(o, where, keys, ELEMENTSOF(keys) - (format < 3) - (format < 2), reterr);
         if (r < 0)
                 return r;
 
@@ -297,9 +276,9 @@ static int parse_table(json_object *root, HdhaTable **ret, char **reterr) {
         if (r < 0)
                 return r;
         format = json_object_get_int64(v);
-        if (format < HDHA_TABLE_FORMAT_MIN || format > HDHA_TABLE_FORMAT)
-                return bad(reterr, "format version %" PRId64 " is not supported (expected %d to %d)",
-                           format, HDHA_TABLE_FORMAT_MIN, HDHA_TABLE_FORMAT);
+        if (format < HDHA_TABLE_FORMAT_MIN || format > HDHA_TABLE_FORMAT_ONE_FILE)
+                return bad(reterr, "format version %" PRId64 " is not supported in %s (expected %d to %d)",
+                           format, HDHA_TABLE_ONE_FILE, HDHA_TABLE_FORMAT_MIN, HDHA_TABLE_FORMAT_ONE_FILE);
         r = check_keys(root, "top level", keys, ELEMENTSOF(keys), reterr);
         if (r < 0)
                 return r;
@@ -327,78 +306,20 @@ static int parse_table(json_object *root, HdhaTable **ret, char **reterr) {
         return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_size, char **reterr) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t n = 0;
-
-        /* O_NONBLOCK: a FIFO put there must not hang the daemon. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return errmsg(reterr, -errno, "%s: cannot open: %s", path, strerror(errno));
-        }
-        if (fstat(fd, &st) < 0)
-                return errmsg(reterr, -errno, "%s: cannot stat: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return bad(reterr, "%s: not a regular file", path);
-        if (st.st_size > HDHA_TABLE_FILE_MAX)
-                return errmsg(reterr, -EFBIG, "%s: file is %jd bytes, larger than the limit of %d",
-                              path, (intmax_t) st.st_size, HDHA_TABLE_FILE_MAX);
-
-        /* One byte more than the limit, to see a file that grew meanwhile. */
-        buf = malloc(HDHA_TABLE_FILE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (n < HDHA_TABLE_FILE_MAX + 1) {
-                ssize_t k = read(fd, buf + n, HDHA_TABLE_FILE_MAX + 1 - n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return errmsg(reterr, -errno, "%s: cannot read: %s", path, strerror(errno));
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > HDHA_TABLE_FILE_MAX)
-                return errmsg(reterr, -EFBIG, "%s: file is larger than the limit of %d bytes",
-                              path, HDHA_TABLE_FILE_MAX);
-
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 1;
-}
-
-int hdha_table_path(const char *state_directory, char **ret) {
-        char *p;
-
-        if (!state_directory)
-                return -EINVAL;
-        if (asprintf(&p, "%s/" HDHA_TABLE_FILE, state_directory) < 0)
-                return -ENOMEM;
-        *ret = p;
-        return 0;
-}
-
-int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable **ret, char **reterr_message) {
+/* The text as JSON: one value, nothing but white space after it. */
+static int parse_json(const char *text, size_t size, const char *name, json_object **ret, char **reterr) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_object_putp) json_object *root = NULL;
-        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
-        _cleanup_free_ char *msg = NULL;
         enum json_tokener_error jerr;
+        json_object *root;
         size_t end;
-        int r;
 
-        if ((!text && size > 0) || !name || !ret)
+        if ((!text && size > 0) || !name)
                 return -EINVAL;
         if (size > HDHA_TABLE_FILE_MAX)
-                return errmsg(reterr_message, -EFBIG, "%s: %zu bytes, larger than the limit of %d", name, size,
+                return errmsg(reterr, -EFBIG, "%s: %zu bytes, larger than the limit of %d", name, size,
                               HDHA_TABLE_FILE_MAX);
         if (size == 0)
-                return bad(reterr_message, "%s: file is empty", name);
+                return bad(reterr, "%s: file is empty", name);
 
         tok = json_tokener_new_ex(16);
         if (!tok)
@@ -408,45 +329,80 @@ int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable 
         jerr = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
         if (jerr == json_tokener_continue)
-                return bad(reterr_message, "%s: truncated: the JSON ends early", name);
+                return bad(reterr, "%s: truncated: the JSON ends early", name);
         if (jerr != json_tokener_success || !root)
-                return bad(reterr_message, "%s: invalid JSON near byte %zu: %s",
-                           name, end, json_tokener_error_desc(jerr));
+                return bad(reterr, "%s: invalid JSON near byte %zu: %s", name, end, json_tokener_error_desc(jerr));
         for (size_t i = end; i < size; i++)
-                if (!memchr(" \t\r\n", text[i], 4)) /* strchr() would take a NUL byte */
-                        return bad(reterr_message, "%s: data after the JSON at byte %zu", name, i);
+                if (!memchr(" \t\r\n", text[i], 4)) { /* strchr() would take a NUL byte */
+                        json_object_put(root);
+                        return bad(reterr, "%s: data after the JSON at byte %zu", name, i);
+                }
+        *ret = root;
+        return 0;
+}
 
+/* A message of the parser, with the name of the text in front. */
+static int named(char **reterr, int r, const char *name, const char *msg) {
+        if (msg)
+                return errmsg(reterr, r, "%s: %s", name, msg);
+        return errmsg(reterr, r, "%s: %s", name, strerror(-r));
+}
+
+int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable **ret, char **reterr_message) {
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = parse_json(text, size, name, &root, reterr_message);
+        if (r < 0)
+                return r;
         r = parse_table(root, &t, reterr_message ? &msg : NULL);
-        if (r < 0) {
-                if (msg)
-                        return errmsg(reterr_message, r, "%s: %s", name, msg);
-                return errmsg(reterr_message, r, "%s: %s", name, strerror(-r));
-        }
-
+        if (r < 0)
+                return named(reterr_message, r, name, msg);
         *ret = TAKE_PTR(t);
         return 0;
 }
 
-int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
+int hdha_table_group_parse(HdhaTable *t, const char *text, size_t size, const char *name, const char *group,
+                           char **reterr_message) {
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const char *held;
+        json_object *v;
+        int64_t format;
         int r;
 
-        r = read_file(path, &buf, &n, reterr_message);
+        if (!t)
+                return -EINVAL;
+        r = parse_json(text, size, name, &root, reterr_message);
         if (r < 0)
                 return r;
-        if (r == 0) {
-                r = hdha_table_new(&t);
-                if (r < 0)
-                        return r;
-                *ret = TAKE_PTR(t);
-                return HDHA_TABLE_MISSING;
-        }
-        return hdha_table_parse(buf, n, path, ret, reterr_message);
+        if (!json_object_is_type(root, json_type_object))
+                return bad(reterr_message, "%s: top level is %s, expected object", name,
+                           json_type_to_name(json_object_get_type(root)));
+        /* The version first: a newer file is best explained by its version. */
+        r = get_key(root, "top level", "format", json_type_int, false, &v, reterr_message ? &msg : NULL);
+        if (r < 0)
+                return named(reterr_message, r, name, msg);
+        format = json_object_get_int64(v);
+        if (format != HDHA_TABLE_FORMAT)
+                return bad(reterr_message, "%s: format version %" PRId64 " is not supported in %s (expected %d)",
+                           name, format, HDHA_TABLE_DIR, HDHA_TABLE_FORMAT);
+        r = get_name(root, "top level", "group", false, &held, reterr_message ? &msg : NULL);
+        if (r < 0)
+                return named(reterr_message, r, name, msg);
+        if (group && !streq(held, group))
+                return bad(reterr_message, "%s: holds group '%s', not '%s' as its name says", name, held, group);
+        r = parse_group(t, root, "top level", (int) format, reterr_message ? &msg : NULL);
+        if (r < 0)
+                return named(reterr_message, r, name, msg);
+        return 0;
 }
 
-/* ---- writing the file ----------------------------------------------------- */
+/* ---- writing the text ----------------------------------------------------- */
 
 static int new_string_or_null(const char *s, json_object **ret) {
         *ret = NULL;
@@ -469,13 +425,16 @@ static int add(json_object *o, const char *key, json_object *v, bool nullable) {
         return 0;
 }
 
-static int group_to_json(const HdhaTableGroup *g, json_object **ret) {
+/* format: 0 in the single file (its version is the file's), else first. */
+static int group_to_json(const HdhaTableGroup *g, int format, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL, *members = NULL;
         json_object *a, *s, *t;
 
         o = json_object_new_object();
         members = json_object_new_array();
         if (!o || !members)
+                return -ENOMEM;
+        if (format > 0 && add(o, "format", json_object_new_int(format), false) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < g->n_members; i++) {
                 _cleanup_(json_object_putp) json_object *m = json_object_new_object();
@@ -522,14 +481,14 @@ int hdha_table_format(const HdhaTable *t, char **ret) {
                 _cleanup_(json_object_putp) json_object *g = NULL;
                 int r;
 
-                r = group_to_json(t->groups[i], &g);
+                r = group_to_json(t->groups[i], 0, &g);
                 if (r < 0)
                         return r;
                 if (json_object_array_add(groups, g) < 0)
                         return -ENOMEM;
                 TAKE_PTR(g);
         }
-        if (add(root, "format", json_object_new_int(HDHA_TABLE_FORMAT), false) < 0 ||
+        if (add(root, "format", json_object_new_int(HDHA_TABLE_FORMAT_ONE_FILE), false) < 0 ||
             add(root, "groups", TAKE_PTR(groups), false) < 0)
                 return -ENOMEM;
 
@@ -541,69 +500,19 @@ int hdha_table_format(const HdhaTable *t, char **ret) {
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-int hdha_table_save(const HdhaTable *t, const char *path) {
-        _cleanup_(unlink_and_freep) char *tmp = NULL;
-        _cleanup_free_ char *data = NULL, *dir = NULL;
-        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-        const char *slash, *base;
+int hdha_table_group_format(const HdhaTableGroup *g, char **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *s;
+        char *c;
         int r;
 
-        slash = strrchr(path, '/');
-        base = slash ? slash + 1 : path;
-        if (!*base)
-                return -EINVAL;
-        dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t) (slash - path))) : strdup(".");
-        if (!dir)
+        r = group_to_json(g, HDHA_TABLE_FORMAT, &o);
+        if (r < 0)
+                return r;
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s || asprintf(&c, "%s\n", s) < 0)
                 return -ENOMEM;
-
-        r = hdha_table_format(t, &data);
-        if (r < 0)
-                return r;
-        if (strlen(data) > HDHA_TABLE_FILE_MAX)
-                return -EFBIG;
-
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", streq(dir, "/") ? "" : dir, base) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                tmp = mfree(tmp); /* nothing was created */
-                return r;
-        }
-        if (fchmod(fd, 0644) < 0)
-                return -errno;
-        r = write_all(fd, data, strlen(data));
-        if (r < 0)
-                return r;
-        if (fsync(fd) < 0)
-                return -errno;
-        r = close(TAKE_FD(fd));
-        if (r < 0)
-                return -errno;
-        if (rename(tmp, path) < 0)
-                return -errno;
-        tmp = mfree(tmp); /* renamed: nothing left to remove */
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        if (fsync(dfd) < 0)
-                return -errno;
+        *ret = c;
         return 0;
 }

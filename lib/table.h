@@ -15,46 +15,53 @@
  * node stands for each member (told by the agent; without it a failure
  * could not be reported to Pacemaker before the agent's next call).
  *
- * The table lives in one JSON file per host (STATEDIR/table.json), rewritten
- * durably before and after every step:
+ * The table lives in one JSON file per group, STATEDIR/table.d/NAME.json,
+ * rewritten durably before and after every step of that group, so that a
+ * step costs the same with one group or a thousand:
  *
  *   {
- *     "format": 2,
- *     "groups": [
- *       {
- *         "group": "nic0",
- *         "active": "vm-a",            (null: attached to no domain)
- *         "generation": 7,
- *         "operation": "switch",
- *         "step": "waiting-release",
- *         "source": "vm-a",            (null when the operation has none)
- *         "target": "vm-b",
- *         "frozen": false,             (format 2)
- *         "members": [
- *           { "domain": "vm-a", "role": "active",
- *             "resource": "hd:0", "node": "node1" },   (format 2)
- *           { "domain": "vm-b", "role": "standby",
- *             "resource": null, "node": null }         (no instance known)
- *         ]
- *       }
+ *     "format": 3,
+ *     "group": "nic0",
+ *     "active": "vm-a",            (null: attached to no domain)
+ *     "generation": 7,
+ *     "operation": "switch",
+ *     "step": "waiting-release",
+ *     "source": "vm-a",            (null when the operation has none)
+ *     "target": "vm-b",
+ *     "frozen": false,
+ *     "members": [
+ *       { "domain": "vm-a", "role": "active",
+ *         "resource": "hd:0", "node": "node1" },
+ *       { "domain": "vm-b", "role": "standby",
+ *         "resource": null, "node": null }         (no instance known)
  *     ]
  *   }
  *
- * Every key of the file's format is required, unknown keys are refused (a
- * format 1 file has no "frozen", "resource" or "node"), and a file of
- * another format version is refused: a file the daemon cannot read
- * completely is an error, never a silent reset. Format 1 files are read
- * (not frozen, no instance known) and written as format 2 the next time.
+ * Formats 1 and 2 kept every group in one file, STATEDIR/table.json:
+ * {"format": 2, "groups": [ GROUP, ... ]}, each GROUP the above without
+ * "format" (format 1 also without "frozen", "resource" and "node"). While
+ * that file exists it is the table (whatever table.d holds: an upgrade cut
+ * short); the daemon upgrades it at start-up by writing every group's file
+ * and only then removing table.json. Format 1 reads as not frozen with no
+ * instance known.
+ *
+ * Every key of a file's format is required, unknown keys are refused, a
+ * file of another format version is refused, and so is a file in table.d
+ * whose name is not its group's name followed by ".json" (names starting
+ * with a dot, the temporary files of a write cut short, are skipped): a
+ * table the daemon cannot read completely is an error, never a silent
+ * reset.
  *
  * The promotion score last sent to Pacemaker is not kept: it is derived
  * from the table (and a switch Pacemaker is asked to carry out, which ends
  * with the daemon), its write is asynchronous and may be lost with the
  * daemon, so after a restart the daemon sends every score once again. */
 
-#define HDHA_TABLE_FORMAT 2     /* written */
+#define HDHA_TABLE_FORMAT 3     /* written: one file per group */
+#define HDHA_TABLE_FORMAT_ONE_FILE 2 /* the newest format of the single file */
 #define HDHA_TABLE_FORMAT_MIN 1 /* the oldest read */
 #define HDHA_TABLE_FILE_MAX (1024 * 1024) /* bytes, for load and save */
-#define HDHA_TABLE_GROUPS_MAX 256
+#define HDHA_TABLE_GROUPS_MAX 1024
 #define HDHA_TABLE_MEMBERS_MAX 32
 #define HDHA_TABLE_NAME_MAX 255 /* bytes in a group or domain name */
 
@@ -201,36 +208,61 @@ int hdha_table_group_clear_operation(HdhaTableGroup *g);
 int hdha_table_group_set_frozen(HdhaTableGroup *g, bool frozen);
 int hdha_table_group_set_instance(HdhaTableGroup *g, const char *domain, const char *resource, const char *node);
 
-/* STATEDIR/table.json, where the daemon keeps the table and the hook reads
- * it. */
-#define HDHA_TABLE_FILE "table.json"
+/* STATEDIR/table.d, the folder of the table's files, where the daemon keeps
+ * the table and the hook reads it; STATEDIR/table.json, the single file of
+ * formats 1 and 2, beside it. */
+#define HDHA_TABLE_DIR "table.d"
+#define HDHA_TABLE_ONE_FILE "table.json"
 int hdha_table_path(const char *state_directory, char **ret);
 
-/* Returned by hdha_table_load() when the file does not exist. */
+/* Returned by hdha_table_load() when there is no table yet. */
 #define HDHA_TABLE_MISSING 1
+/* ... and when the table came from the single file of an older format
+ * (table.json beside path): hdha_table_save() upgrades it. */
+#define HDHA_TABLE_ONE_FILE_FOUND 2
 
-/* Reads the table at path. Returns 0 and the table, or HDHA_TABLE_MISSING
- * and an empty table if the file does not exist (nothing allocated yet: the
- * caller logs it). On any other problem returns -errno (-EBADMSG for bad
- * content, -EFBIG for a file over HDHA_TABLE_FILE_MAX, the read's errno for
- * an unreadable file) and, if reterr_message is not NULL, writes a message
- * that starts with the path and says what is wrong, e.g.
- * "/var/lib/hostdev-ha/table.json: groups[0].members[1].role: unknown role 'spare'".
- * The file is never modified. */
+/* Reads the table of the folder path (STATEDIR/table.d), or the single
+ * file beside it while that exists. Returns 0 and the table,
+ * HDHA_TABLE_ONE_FILE_FOUND and the table, or HDHA_TABLE_MISSING and an
+ * empty table if neither exists (nothing allocated yet: the caller logs
+ * it). On any other problem returns -errno (-EBADMSG for bad content or a
+ * stray file, -EFBIG for a file over HDHA_TABLE_FILE_MAX, -E2BIG for more
+ * than HDHA_TABLE_GROUPS_MAX files, the read's errno for an unreadable
+ * file) and, if reterr_message is not NULL, writes a message that starts
+ * with the file's path and says what is wrong, e.g.
+ * "/var/lib/hostdev-ha/table.d/nic0.json: members[1].role: unknown role 'spare'".
+ * Nothing is ever modified. */
 int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message);
+/* The same for one group only (the hook's question): the table holds that
+ * group, or no group if it has no file yet. */
+int hdha_table_load_group(const char *path, const char *group, HdhaTable **ret, char **reterr_message);
 
-/* The same from size bytes of text (the file's content, NUL not needed);
- * name is where the text came from, at the start of every message. Returns
- * 0 and the table, or -EBADMSG (an empty text too), -EFBIG, -ENOMEM. */
+/* The single file's text (formats 1 and 2: name is where the text came
+ * from, at the start of every message). Returns 0 and the table, or
+ * -EBADMSG (an empty text too), -EFBIG, -ENOMEM. */
 int hdha_table_parse(const char *text, size_t size, const char *name, HdhaTable **ret, char **reterr_message);
-
-/* The table as the file's text (what hdha_table_save() writes), which
- * hdha_table_parse() reads back to an equal table. */
+/* The table as the single file of format 2, which hdha_table_parse() reads
+ * back to an equal table (what an older version wrote). */
 int hdha_table_format(const HdhaTable *t, char **ret);
 
-/* Writes the table durably: a temporary file in the same folder (mode 0644),
- * fsync, rename over path, fsync of the folder. On failure before the rename
- * the temporary file is removed and the old file is left as it was. Only a
+/* One group's file (format 3), read into t (which must not have that
+ * group yet) and written. A file that holds another group than group (if
+ * not NULL) is refused. */
+int hdha_table_group_parse(HdhaTable *t, const char *text, size_t size, const char *name, const char *group,
+                           char **reterr_message);
+int hdha_table_group_format(const HdhaTableGroup *g, char **ret);
+
+/* Writes one group's file durably: a temporary file in the folder path
+ * (made if missing, mode 0755; the file 0644), fsync, rename over
+ * NAME.json, fsync of the folder. On failure before the rename the
+ * temporary file is removed and the old file is left as it was. Only a
  * failure of the folder's fsync is reported after the file was replaced.
- * -EFBIG if the table would exceed HDHA_TABLE_FILE_MAX. */
+ * -EFBIG if the file would exceed HDHA_TABLE_FILE_MAX. */
+int hdha_table_save_group(const HdhaTableGroup *g, const char *path);
+
+/* Makes the folder path hold the whole table t: writes every group whose
+ * file differs (as hdha_table_save_group()), removes the files of groups
+ * t does not have, and last removes the single file of the older format
+ * beside it (fsync of its folder): a write cut short anywhere leaves the
+ * old table readable, or the new one. -errno from the first failure. */
 int hdha_table_save(const HdhaTable *t, const char *path);

@@ -149,7 +149,7 @@ HdhaHookVerdict hdha_hook_run(const char *config_dir, const char *name, const ch
 
         if (hdha_table_path(c->state_directory, &table_path) < 0)
                 return refuse(NULL, ret_message);
-        r = hdha_table_load(table_path, &t, &table_error);
+        r = hdha_table_load_group(table_path, g->name, &t, &table_error);
         if (r >= 0) {
                 tg = hdha_table_get_group(t, g->name);
                 holder = hdha_hook_other_holder(tg, name, &moving);

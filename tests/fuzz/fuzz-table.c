@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The allocation table's file (lib/table-file.c): any text is read; a table
- * read obeys the table's rules, and written out and read back it is the
- * same table and the same text. */
+/* The allocation table's files (lib/table-file.c): any text is read, as the
+ * single file of formats 1 and 2 and as one group's file (format 3); a
+ * table read obeys the table's rules, and written out and read back it is
+ * the same table and the same text, each of its groups in a file of its
+ * own too. */
 #include <errno.h>
 
 #include "fuzz-util.h"
@@ -34,10 +36,54 @@ static void check_rules(const HdhaTable *t) {
         }
 }
 
+/* Each group of t as its own file, read back: the same group. */
+static void check_group_files(const HdhaTable *t) {
+        for (size_t i = 0; i < t->n_groups; i++) {
+                _cleanup_(hdha_table_freep) HdhaTable *one = NULL, *back = NULL;
+                _cleanup_free_ char *text = NULL, *err = NULL;
+                int r;
+
+                if (hdha_table_dup(t, &one) < 0)
+                        return;
+                for (size_t k = one->n_groups; k > 0; k--)
+                        if (!streq(one->groups[k - 1]->name, t->groups[i]->name))
+                                (void) hdha_table_remove_group(one, one->groups[k - 1]->name);
+                if (hdha_table_group_format(t->groups[i], &text) < 0 || hdha_table_new(&back) < 0)
+                        return;
+                r = hdha_table_group_parse(back, text, strlen(text), "g.json", t->groups[i]->name, &err);
+                if (r == -ENOMEM)
+                        return;
+                if (r != 0)
+                        fprintf(stderr, "written group not read back: %s\n", strna(err));
+                FUZZ_CHECK(r == 0 && hdha_table_equal(one, back));
+        }
+}
+
+/* The input as one group's file. */
+static void fuzz_group_file(const uint8_t *data, size_t size) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (hdha_table_new(&t) < 0)
+                return;
+        r = hdha_table_group_parse(t, (const char *) data, size, "g.json", NULL, &err);
+        FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EFBIG || r == -ENOMEM);
+        if (r == -EBADMSG || r == -EFBIG)
+                FUZZ_CHECK(err && strncmp(err, "g.json: ", 8) == 0);
+        if (r < 0)
+                return;
+        FUZZ_CHECK(t->n_groups == 1);
+        check_rules(t);
+        check_group_files(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL, *back = NULL, *copy = NULL;
         _cleanup_free_ char *err = NULL, *text = NULL, *text2 = NULL, *err2 = NULL;
         int r;
+
+        fuzz_group_file(data, size);
 
         r = hdha_table_parse((const char *) data, size, "table.json", &t, &err);
         FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EFBIG || r == -ENOMEM);
@@ -70,5 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r == -ENOMEM)
                 return 0;
         FUZZ_CHECK(r == 0 && hdha_table_equal(t, copy));
+        check_group_files(t);
         return 0;
 }

@@ -3,7 +3,7 @@
  * scripted fake hypervisor of the unit tests, on a real bus, for
  * tests/lab/test-lab-bus-api.sh. No libvirt.
  *
- *   bus-harness --config-dir DIR --table FILE [--tick-msec N]
+ *   bus-harness --config-dir DIR --table DIR [--tick-msec N]
  *               [--transcript FILE] [--fail DOMAIN:OP:MESSAGE]...
  *
  * Every member domain of every group starts running; the first domain of
@@ -279,7 +279,7 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (!h.config_dir || !table) {
-                log_error("Usage: bus-harness --config-dir DIR --table FILE [--tick-msec N] [--transcript FILE] "
+                log_error("Usage: bus-harness --config-dir DIR --table DIR [--tick-msec N] [--transcript FILE] "
                           "[--fail DOMAIN:OP:MESSAGE]...");
                 return EXIT_FAILURE;
         }

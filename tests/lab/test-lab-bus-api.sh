@@ -44,7 +44,7 @@ printf '[Group]\nDevice=0000:03:00.0\nDomains=vm-a vm-b vm-c\nPolicy=manual\n' >
 echo "<interface type='network'><source network='default'/><model type='e1000e'/></interface>" >"$conf/web-1.xml"
 printf '[Group]\nDeviceXML=%s\nDomains=vm-d vm-e\nPolicy=auto\n' "$conf/web-1.xml" >"$conf/groups.d/web-1.conf"
 
-"$HARNESS" --config-dir "$conf" --table "$LAB_DIR/state/table.json" --transcript "$LAB_DIR/transcript" \
+"$HARNESS" --config-dir "$conf" --table "$LAB_DIR/state/table.d" --transcript "$LAB_DIR/transcript" \
 	--fail "vm-c:attach:$PASSTHROUGH_ERROR" >"$LAB_DIR/harness.log" 2>&1 &
 harness_pid=$!
 

@@ -35,7 +35,7 @@ SOCKET_ADDRESS=unix:path=/run/dbus/system_bus_socket
 conf=$LAB_DIR/conf
 mkdir -p "$conf/groups.d" "$LAB_DIR/state"
 printf '[Group]\nDevice=0000:03:00.0\nDomains=vm-a vm-b\nPolicy=manual\n' >"$conf/groups.d/nic0.conf"
-DBUS_SYSTEM_BUS_ADDRESS=$SOCKET_ADDRESS "$HARNESS" --config-dir "$conf" --table "$LAB_DIR/state/table.json" \
+DBUS_SYSTEM_BUS_ADDRESS=$SOCKET_ADDRESS "$HARNESS" --config-dir "$conf" --table "$LAB_DIR/state/table.d" \
 	>"$LAB_DIR/harness.log" 2>&1 &
 harness_pid=$!
 

@@ -17,13 +17,13 @@ set -u
 trap lab_libvirt_stop EXIT
 
 state=$LAB_DIR/state
-table=$state/table.json
+table=$state/table.d/nic0.json
 members="vm-a vm-b vm-c vm-d"
 alias=ua-hostdev-nic0
 
 # write_config: group nic0 with the stand-in device, four members.
 write_config() {
-	mkdir -p "$LAB_HOOK_CONFIG/groups.d" "$state" &&
+	mkdir -p "$LAB_HOOK_CONFIG/groups.d" "$state/table.d" &&
 		lab_device_xml "$alias" >"$LAB_HOOK_CONFIG/nic0-device.xml" &&
 		cat >"$LAB_HOOK_CONFIG/hostdev-ha.conf" <<-EOF &&
 			[Daemon]
@@ -53,16 +53,16 @@ write_table() {
 	local active=$1 op=${2:-none} step=${3:-none} src=${4:--} dst=${5:--} m role sep=
 	q() { if [ "$1" = - ]; then echo null; else echo "\"$1\""; fi; }
 	{
-		printf '{ "format": 1, "groups": [ { "group": "nic0", "active": %s, "generation": 5,' "$(q "$active")"
+		printf '{ "format": 3, "group": "nic0", "active": %s, "generation": 5, "frozen": false,' "$(q "$active")"
 		printf ' "operation": "%s", "step": "%s", "source": %s, "target": %s, "members": [' \
 			"$op" "$step" "$(q "$src")" "$(q "$dst")"
 		for m in $members; do
 			role=standby
 			[ "$m" = "$active" ] && role=active
-			printf '%s { "domain": "%s", "role": "%s" }' "$sep" "$m" "$role"
+			printf '%s { "domain": "%s", "role": "%s", "resource": null, "node": null }' "$sep" "$m" "$role"
 			sep=,
 		done
-		printf ' ] } ] }\n'
+		printf ' ] }\n'
 	} >"$table"
 }
 
@@ -152,7 +152,7 @@ check "vm-b starts when there is no table yet" starts vm-b
 check "all stopped" stop_all
 
 diag "table: corrupt"
-printf '{ "format": 1, "groups": [ { "group": "nic0", "active": "vm-a" } ] }\n' >"$table"
+printf '{ "format": 3, "group": "nic0", "active": "vm-a" }\n' >"$table"
 check "vm-b refused, the file named" refused vm-b "has device $alias of group 'nic0'" \
 	"the allocation table cannot be read ($table: "
 check "vm-a refused too (fail closed)" refused vm-a "($table: "

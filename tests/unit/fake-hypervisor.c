@@ -28,6 +28,8 @@ typedef struct FakeHypervisor {
         FILE *out;
         FakeDomain *domains;
         size_t n_domains;
+        size_t *slots; /* domains by name: 1 + index, 0 free (open addressing) */
+        size_t n_slots;
         Item *head, *tail;
         unsigned violations;
         char *alias;
@@ -38,15 +40,86 @@ static FakeHypervisor *fake(HdhaHypervisor *hv) {
         return (FakeHypervisor *) hv;
 }
 
+static size_t name_hash(const char *s) {
+        size_t h = 5381;
+
+        while (*s)
+                h = h * 33 + (unsigned char) *s++;
+        return h;
+}
+
+/* The slot of name: where it is, or the free one where it would go. */
+static size_t *slot_of(FakeHypervisor *f, const char *name) {
+        size_t i = name_hash(name) & (f->n_slots - 1);
+
+        while (f->slots[i] && strcmp(f->domains[f->slots[i] - 1].name, name) != 0)
+                i = (i + 1) & (f->n_slots - 1);
+        return &f->slots[i];
+}
+
+/* Keeps the table at most half full. */
+static void slots_grow(FakeHypervisor *f) {
+        size_t n = f->n_slots ? 2 * f->n_slots : 64;
+
+        if (2 * (f->n_domains + 1) <= f->n_slots)
+                return;
+        free(f->slots);
+        f->slots = calloc(n, sizeof(*f->slots));
+        f->n_slots = n;
+        for (size_t i = 0; i < f->n_domains; i++)
+                *slot_of(f, f->domains[i].name) = i + 1;
+}
+
 FakeDomain *fake_hv_domain(HdhaHypervisor *hv, const char *name) {
         FakeHypervisor *f = fake(hv);
+        size_t *slot;
 
-        for (size_t i = 0; i < f->n_domains; i++)
-                if (strcmp(f->domains[i].name, name) == 0)
-                        return &f->domains[i];
+        slots_grow(f);
+        slot = slot_of(f, name);
+        if (*slot)
+                return &f->domains[*slot - 1];
         f->domains = realloc(f->domains, (f->n_domains + 1) * sizeof(*f->domains));
         f->domains[f->n_domains] = (FakeDomain) { .name = strdup(name), .quota = -1 };
-        return &f->domains[f->n_domains++];
+        *slot = ++f->n_domains;
+        return &f->domains[f->n_domains - 1];
+}
+
+void fake_hv_set_group(HdhaHypervisor *hv, const char *alias, const char *const *domains, size_t n) {
+        FakeHypervisor *f = fake(hv);
+
+        for (size_t i = 0; i < n; i++)
+                (void) fake_hv_domain(hv, domains[i]);
+        for (size_t i = 0; i < n; i++) {
+                FakeDomain *d = fake_hv_domain(hv, domains[i]);
+
+                free(d->alias);
+                d->alias = strdup(alias);
+                d->group_next = *slot_of(f, domains[(i + 1) % n]);
+        }
+}
+
+static const char *domain_alias(FakeHypervisor *f, const FakeDomain *d) {
+        return d->alias ?: f->alias;
+}
+
+/* The domains that hold d's device: d's group, or every domain. */
+static void check_attach(FakeHypervisor *f, FakeDomain *d) {
+        size_t i = d->group_next ? d->group_next - 1 : 0;
+
+        for (size_t seen = 0; seen < f->n_domains; seen++) {
+                FakeDomain *o = &f->domains[i];
+
+                if (o != d && o->running && o->has_device) {
+                        fprintf(f->out, "VIOLATION: device attached to %s while %s holds it\n", d->name, o->name);
+                        f->violations++;
+                }
+                if (d->group_next) {
+                        i = o->group_next - 1;
+                        if (&f->domains[i] == d)
+                                return;
+                } else
+                        i++;
+        }
 }
 
 static void queue(FakeHypervisor *f, Item *it) {
@@ -156,12 +229,7 @@ static int apply(FakeHypervisor *f, Item *it, const char **ret_message) {
                         *ret_message = "domain is not running";
                         return -EIO;
                 }
-                for (size_t i = 0; i < f->n_domains; i++)
-                        if (&f->domains[i] != d && f->domains[i].running && f->domains[i].has_device) {
-                                fprintf(f->out, "VIOLATION: device attached to %s while %s holds it\n", d->name,
-                                        f->domains[i].name);
-                                f->violations++;
-                        }
+                check_attach(f, d);
                 d->has_device = true;
         } else if (strcmp(it->op, "detach") == 0) {
                 if (!d->running) {
@@ -172,14 +240,15 @@ static int apply(FakeHypervisor *f, Item *it, const char **ret_message) {
                 case FAKE_RELEASE_NORMAL:
                         if (d->has_device) {
                                 d->has_device = false;
-                                fake_hv_queue_event(&f->hv, HDHA_HV_EVENT_DEVICE_REMOVED, d->name, f->alias, NULL);
+                                fake_hv_queue_event(&f->hv, HDHA_HV_EVENT_DEVICE_REMOVED, d->name, domain_alias(f, d),
+                                                    NULL);
                         }
                         break;
                 case FAKE_RELEASE_LOST_ONCE:
                         d->release = FAKE_RELEASE_NORMAL;
                         break;
                 case FAKE_RELEASE_REFUSE:
-                        fake_hv_queue_event(&f->hv, HDHA_HV_EVENT_DEVICE_REMOVAL_FAILED, d->name, f->alias, NULL);
+                        fake_hv_queue_event(&f->hv, HDHA_HV_EVENT_DEVICE_REMOVAL_FAILED, d->name, domain_alias(f, d), NULL);
                         break;
                 case FAKE_RELEASE_NEVER:
                         break;
@@ -338,8 +407,10 @@ static HdhaHypervisor *fake_free(HdhaHypervisor *hv) {
                 free(f->domains[i].name);
                 free(f->domains[i].fail_op);
                 free(f->domains[i].fail_message);
+                free(f->domains[i].alias);
         }
         free(f->domains);
+        free(f->slots);
         free(f->alias);
         free(f);
         return NULL;

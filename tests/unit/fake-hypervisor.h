@@ -28,6 +28,8 @@ typedef struct FakeDomain {
         long long quota;
         char *fail_op;      /* the next such operation fails */
         char *fail_message;
+        char *alias;        /* its group's device (NULL: the hypervisor's alias) */
+        size_t group_next;  /* 1 + the index of the next member of its group (a ring), 0: none */
 } FakeDomain;
 
 HdhaHypervisor *fake_hv_new(FILE *transcript);
@@ -52,3 +54,7 @@ void fake_hv_kill(HdhaHypervisor *hv, const char *domain);
 /* Violations of the invariant seen so far. */
 unsigned fake_hv_violations(HdhaHypervisor *hv);
 void fake_hv_set_alias(HdhaHypervisor *hv, const char *alias);
+/* Many groups: the members of one group and the alias of its device. Their
+ * events carry that alias, and an attach to one of them is checked against
+ * the others only, not against every domain. */
+void fake_hv_set_group(HdhaHypervisor *hv, const char *alias, const char *const *domains, size_t n);

@@ -617,7 +617,7 @@ static void test_bad_membership(void **state) {
         assert_null(hdha_cluster_arbiter_free(NULL));
 }
 
-/* The table holds HDHA_TABLE_GROUPS_MAX groups; beyond, requests and states
+/* The table holds HDHA_CLUSTER_GROUPS_MAX groups; beyond, requests and states
  * are dropped whole. */
 static void test_table_full(void **state) {
         static HdhaClusterMsgToken extra[2];
@@ -625,14 +625,14 @@ static void test_table_full(void **state) {
         char name[32];
 
         membership(ALL, 1, all_nodes, 3);
-        for (unsigned i = 0; i < HDHA_TABLE_GROUPS_MAX; i++) {
+        for (unsigned i = 0; i < HDHA_CLUSTER_GROUPS_MAX; i++) {
                 snprintf(name, sizeof(name), "g%03u", i);
                 assert_int_equal(request(0x1U, 1, name, "vm-a"), 0);
         }
         assert_int_equal(request(0x1U, 1, "one-more", "vm-a"), -E2BIG);
         assert_int_equal(hosts[0].done_r, -E2BIG);
         assert_false(hosts[0].done_token);
-        assert_int_equal(hdha_cluster_arbiter_n_tokens(hosts[0].a), HDHA_TABLE_GROUPS_MAX);
+        assert_int_equal(hdha_cluster_arbiter_n_tokens(hosts[0].a), HDHA_CLUSTER_GROUPS_MAX);
         assert_int_equal(request(0x1U, 1, "g007", "vm-b"), 0); /* a known one still works */
         before = describe(hosts[0].a);
 

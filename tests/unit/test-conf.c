@@ -699,11 +699,11 @@ static void test_too_many_groups(void **state) {
         for (unsigned i = 0; i <= HDHA_GROUPS_MAX; i++) {
                 char name[32];
 
-                (void) snprintf(name, sizeof(name), "groups.d/g%03u.conf", i);
+                (void) snprintf(name, sizeof(name), "groups.d/g%04u.conf", i);
                 write_file(dir, name, "[Group]\n");
         }
         assert_load_fails(dir, (const char *const[]) {
-                "@/groups.d: Too many groups (257), at most 256", NULL });
+                "@/groups.d: Too many groups (1025), at most 1024", NULL });
 }
 
 static void test_too_many_problems(void **state) {

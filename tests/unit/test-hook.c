@@ -315,7 +315,7 @@ static void save_table(const char *dir, const char *active, const char *target) 
         if (target)
                 assert_true(hdha_table_group_set_operation(g, HDHA_OPERATION_SWITCH, HDHA_STEP_ATTACHING,
                                                            active, target) >= 0);
-        assert_true(asprintf(&path, "%s/state/table.json", dir) > 0);
+        assert_true(asprintf(&path, "%s/state/" HDHA_TABLE_DIR, dir) > 0);
         assert_int_equal(hdha_table_save(t, path), 0);
 }
 
@@ -424,6 +424,15 @@ static void test_run_broken(void **state) {
          * given other's device to someone), it does not carry it. */
         assert_allowed(run(dir, "vm-x", DEVICE), true);
         assert_allowed(run(dir, "vm-z", DEVICE), false);
+
+        /* A group's own file broken: the same, naming that file; another
+         * group's file is not read. */
+        save_table(dir, "vm-a", NULL);
+        write_file(dir, "state/" HDHA_TABLE_DIR "/nic0.json", "{\"format\": 3}");
+        write_file(dir, "state/" HDHA_TABLE_DIR "/other.json", "not JSON");
+        assert_refused(run(dir, "vm-b", DEVICE), "/state/" HDHA_TABLE_DIR "/nic0.json: top level: missing key");
+        assert_allowed(run(dir, "vm-x", DEVICE), true);
+        assert_int_equal(unlink(table), -1); /* the older single file went with the first save */
 
         /* Unreadable domain XML, when it matters. */
         save_table(dir, "vm-a", NULL);

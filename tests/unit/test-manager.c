@@ -356,8 +356,21 @@ static void write_conf(Run *run, const char *group, const char *line) {
         snprintf(path, sizeof(path), "%s/groups.d/%s.conf", run->dir, group);
         f = fopen(path, "a");
         assert_non_null(f);
-        if (ftell(f) == 0)
+        if (ftell(f) == 0 && strcmp(group, "nic0") == 0)
                 fprintf(f, "[Group]\nDeviceXML=%s/device.xml\n", run->dir);
+        else if (ftell(f) == 0) {
+                /* Any other group: a device of its own. */
+                char xml[400];
+                FILE *d;
+
+                snprintf(xml, sizeof(xml), "%s/device-%s.xml", run->dir, group);
+                d = fopen(xml, "we");
+                assert_non_null(d);
+                fprintf(d, "<interface type='user'><mac address='52:54:00:00:00:%02x'/><model type='e1000e'/>"
+                        "</interface>\n", (unsigned) strlen(group) + (unsigned char) group[strlen(group) - 1]);
+                fclose(d);
+                fprintf(f, "[Group]\nDeviceXML=%s\n", xml);
+        }
         fprintf(f, "%s\n", line);
         fclose(f);
 }
@@ -436,6 +449,12 @@ static void command(Run *run, char *line) {
         } else if (strcmp(argv[0], "pcmk-score-lost") == 0 && argc == 3) {
                 /* pcmk-score-lost RESOURCE NODE: its score command failed. */
                 hdha_manager_pacemaker_score_lost(run->m, argv[1], argv[2]);
+        } else if (strcmp(argv[0], "group-alias") == 0 && argc > 2) {
+                /* group-alias GROUP DOMAIN...: its members' events carry its alias. */
+                char alias[128];
+
+                snprintf(alias, sizeof(alias), "ua-hostdev-%s", argv[1]);
+                fake_hv_set_group(run->hv, alias, (const char *const *) argv + 2, (size_t) argc - 2);
         } else if (strcmp(argv[0], "cluster") == 0) {
                 /* cluster [held]: the next start is in a cluster. */
                 run->cluster = true;
@@ -506,7 +525,7 @@ static void run_init(Run *run, FILE *out) {
         rename_errno = 0;
         snprintf(run->dir, sizeof(run->dir), "/tmp/hdha-test-manager.XXXXXX");
         assert_non_null(mkdtemp(run->dir));
-        snprintf(run->table_path, sizeof(run->table_path), "%s/table.json", run->dir);
+        snprintf(run->table_path, sizeof(run->table_path), "%s/table.d", run->dir);
         snprintf(path, sizeof(path), "%s/device.xml", run->dir);
         f = fopen(path, "we");
         assert_non_null(f);
@@ -651,6 +670,83 @@ static void test_crash_during_timeout(void **state) {
                             "switch nic0 vm-b\nrun\nadvance 1");
 }
 
+/* Every group: its device on exactly the table's holder among its members,
+ * no operation left, and the table's files hold what the daemon has. */
+static void check_every_group(Run *run) {
+        const HdhaTable *t = hdha_manager_table(run->m);
+        HdhaTable *file = NULL;
+
+        for (size_t i = 0; i < t->n_groups; i++) {
+                const HdhaTableGroup *g = t->groups[i];
+                unsigned holders = 0;
+
+                for (size_t k = 0; k < g->n_members; k++) {
+                        FakeDomain *d = fake_hv_domain(run->hv, g->members[k].domain);
+
+                        if (d->running && d->has_device) {
+                                holders++;
+                                assert_string_equal(d->name, g->active);
+                        }
+                }
+                assert_int_equal(holders, 1);
+                assert_int_equal(g->operation, HDHA_OPERATION_NONE);
+        }
+        assert_int_equal(hdha_table_load(run->table_path, &file, NULL), 0);
+        assert_true(hdha_table_equal(t, file));
+        hdha_table_free(file);
+}
+
+/* Two groups, one file each: the daemon killed after each possible number
+ * of completed hypervisor steps of what happens to them, started again:
+ * both end on one holder each, the files as the daemon has them. */
+static void crash_groups_at_every_step(const char *operation) {
+        static const char *const setup =
+                "conf nic0 Domains=vm-a vm-b\n"
+                "conf nic0 Policy=auto\n"
+                "conf nic1 Domains=vm-c vm-d\n"
+                "conf nic1 Policy=auto\n"
+                "group-alias nic0 vm-a vm-b\n"
+                "group-alias nic1 vm-c vm-d\n"
+                "domain vm-a running device\n"
+                "domain vm-b running\n"
+                "domain vm-c running device\n"
+                "domain vm-d running\n"
+                "start\n"
+                "run\n";
+
+        for (unsigned n = 0;; n++) {
+                char *text = NULL, cmd[64];
+                size_t size = 0;
+                bool finished;
+                Run run;
+
+                run_init(&run, open_memstream(&text, &size));
+                run_commands(&run, setup);
+                run_commands(&run, operation);
+                snprintf(cmd, sizeof(cmd), "run %u", n);
+                command(&run, cmd);
+                finished = fake_hv_pending(run.hv) == 0;
+                run_commands(&run, "crash\nrestart\nrun");
+                fflush(run.out);
+                if (fake_hv_violations(run.hv) > 0)
+                        print_error("crash after %u steps:\n%s\n", n, text);
+                check_every_group(&run);
+                assert_int_equal(run_done(&run), 0);
+                fclose(run.out);
+                free(text);
+                if (finished)
+                        break;
+        }
+}
+
+static void test_crash_groups_switch(void **state) {
+        crash_groups_at_every_step("switch nic0 vm-b");
+}
+
+static void test_crash_groups_all_fail(void **state) {
+        crash_groups_at_every_step("kill vm-a\nkill vm-c");
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b) {
         return strcmp((*a)->d_name, (*b)->d_name);
 }
@@ -669,7 +765,7 @@ int main(void) {
                 printf("Bail out! cannot read %s\n", dir);
                 return 1;
         }
-        tests = calloc((size_t) count + 4, sizeof(*tests));
+        tests = calloc((size_t) count + 6, sizeof(*tests));
         for (int i = 0; i < count; i++) {
                 const char *name = names[i]->d_name;
                 size_t len = strlen(name);
@@ -694,6 +790,10 @@ int main(void) {
                                            .test_func = test_crash_during_forced_switch };
         tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step after a release timeout"),
                                            .test_func = test_crash_during_timeout };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of one group's switch beside another"),
+                                           .test_func = test_crash_groups_switch };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of two groups failing over at once"),
+                                           .test_func = test_crash_groups_all_fail };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);
         r = _cmocka_run_group_tests("manager scenarios", tests, n, NULL, NULL);
