@@ -62,9 +62,8 @@ chaos_switch_in_flight() {
 # note ("in switch/attaching", "idle"): where a kill landed.
 chaos_step_note() {
 	local s
-	s=$(jq -r --arg g "$1" '.groups[] | select(.group == $g) |
-		if .operation == "none" then "idle" else "in \(.operation)/\(.step)" end' \
-		"$LAB_DAEMON_STATE/table.json" 2>/dev/null)
+	s=$(jq -r 'if .operation == "none" then "idle" else "in \(.operation)/\(.step)" end' \
+		"$LAB_DAEMON_STATE/table.d/$1.json" 2>/dev/null)
 	chaos_note="$chaos_note (${s:-table unread})"
 }
 
