@@ -79,7 +79,7 @@ static uint64_t now_usec(const HdhaGuestChannels *c) {
 
 static Member *member_find(const HdhaGuestChannels *c, const char *domain) {
         for (size_t i = 0; i < c->n_members; i++)
-                if (streq(c->members[i]->domain, domain))
+                if (c->members[i] && streq(c->members[i]->domain, domain)) /* NULL: taken over by a reload */
                         return c->members[i];
         return NULL;
 }
