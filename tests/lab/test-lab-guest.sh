@@ -53,14 +53,29 @@ settled() {
 # started and the daemon connected).
 both_connected() { lab_wait_for 60 eval 'connected vm-a && connected vm-b'; }
 
-# guest_run DOMAIN ARG...: hostdev-ha-guest ARG... inside DOMAIN; prints
-# its exit status (from the console line "GUEST run ARG... rc=N").
+# guest_run [--twice] DOMAIN ARG...: hostdev-ha-guest ARG... inside
+# DOMAIN (twice back to back: the second within the rate limit); prints the
+# last exit status (from the console line "GUEST run ARG... rc=N"). A
+# guest's requests are 2 s apart otherwise (HDHA_GUEST_REQUEST_INTERVAL_USEC),
+# so that the limit refuses only the second of --twice.
+declare -A last_request=()
+# runs_seen DOMAIN ARGS N: the console has N answers to "run ARGS" since the mark.
+runs_seen() { [ "$(lab_console_since "$1" | grep -cE "^GUEST run $2 rc=[0-9]+\$")" -ge "$3" ]; }
 guest_run() {
-	local d=$1
+	local cmd=run want=1 d wait
+	if [ "$1" = --twice ]; then
+		cmd=run-twice want=2
+		shift
+	fi
+	d=$1
 	shift
+	wait=$((${last_request[$d]:-0} + 2100 - $(now_ms)))
+	[ "$wait" -le 0 ] || sleep "$(printf '%d.%03d' $((wait / 1000)) $((wait % 1000)))"
 	lab_console_mark "$d"
-	lab_guest_command "$d" run "$@" || return 1
-	lab_console_wait "$d" "^GUEST run $* rc=[0-9]+\$" 30 >&2 || return 1
+	lab_guest_command "$d" "$cmd" "$@" || return 1
+	lab_wait_for 30 runs_seen "$d" "$*" "$want" ||
+		{ diag "no answer to '$*' on the console of $d"; return 1; }
+	last_request[$d]=$(now_ms)
 	lab_console_since "$d" | sed -n "s/^GUEST run $* rc=\([0-9]*\)\$/\1/p" | tail -n 1
 }
 
@@ -112,7 +127,7 @@ check "... vm-b failed over: vm-a holds the device, vm-b rebuilt as standby" set
 check "... vm-b taken as failed by the takeover" log_since "$m" "nic0/vm-b: active --guest-takeover--> failed"
 check "... vm-b was rebuilt (booted again)" lab_console_wait vm-b '^READY$' 60
 check "takeover from the holder vm-a refused (exit 9)" eval '[ "$(guest_run vm-a takeover)" = 9 ]'
-check "a second request within 2 s refused as rate-limit (exit 4)" eval '[ "$(guest_run vm-a takeover)" = 4 ]'
+check "a second request within 2 s refused as rate-limit (exit 4)" eval '[ "$(guest_run --twice vm-a takeover)" = 4 ]'
 check "... nothing moved" settled vm-a
 
 # --- Bad input: nothing changes -------------------------------------------------
