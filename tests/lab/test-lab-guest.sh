@@ -57,8 +57,8 @@ both_connected() { lab_wait_for 60 eval 'connected vm-a && connected vm-b'; }
 # DOMAIN (twice back to back: the second within the rate limit); prints the
 # last exit status (from the console line "GUEST run ARG... rc=N"). A
 # guest's requests are 2 s apart otherwise (HDHA_GUEST_REQUEST_INTERVAL_USEC),
-# so that the limit refuses only the second of --twice.
-declare -A last_request=()
+# so that the limit refuses only the second of --twice. (It runs in $(...):
+# when each guest last asked is kept in a file.)
 # runs_seen DOMAIN ARGS N: the console has N answers to "run ARGS" since the mark.
 runs_seen() { [ "$(lab_console_since "$1" | grep -cE "^GUEST run $2 rc=[0-9]+\$")" -ge "$3" ]; }
 guest_run() {
@@ -69,13 +69,13 @@ guest_run() {
 	fi
 	d=$1
 	shift
-	wait=$((${last_request[$d]:-0} + 2100 - $(now_ms)))
+	wait=$(($(cat "$LAB_DIR/$d.last-request" 2>/dev/null || echo 0) + 2100 - $(now_ms)))
 	[ "$wait" -le 0 ] || sleep "$(printf '%d.%03d' $((wait / 1000)) $((wait % 1000)))"
 	lab_console_mark "$d"
 	lab_guest_command "$d" "$cmd" "$@" || return 1
 	lab_wait_for 30 runs_seen "$d" "$*" "$want" ||
 		{ diag "no answer to '$*' on the console of $d"; return 1; }
-	last_request[$d]=$(now_ms)
+	now_ms >"$LAB_DIR/$d.last-request"
 	lab_console_since "$d" | sed -n "s/^GUEST run $* rc=\([0-9]*\)\$/\1/p" | tail -n 1
 }
 
