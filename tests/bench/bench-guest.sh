@@ -10,7 +10,13 @@
 # here; the time is read by polling the group's Active property (busctl,
 # a few ms each), so it is that much late.
 #
+# Then the price of a flooding guest for everyone else: a planned switch of
+# a second group (nic1: vm-c, vm-d, no channel) timed while no guest
+# speaks, and while vm-a's guest writes lines as fast as it can (half of
+# them heartbeats, so that it does not fail), interleaved.
+#
 # Run by `make bench-guest`. BENCH_GUEST_ROUNDS (default 3 of each),
+# BENCH_GUEST_FLOOD_ROUNDS (switches of nic1 each way, default 6),
 # BENCH_GUEST_HEARTBEAT_SEC (GuestHeartbeatSec=, default 2),
 # BENCH_STANDBY_QUOTA (default 50000 of 100000: a failed guest boots again
 # at the standby quota before the next round).
@@ -23,6 +29,7 @@ set -u
 . "$LAB_HOME/lab-daemon.sh"
 
 rounds=${BENCH_GUEST_ROUNDS:-3}
+flood_rounds=${BENCH_GUEST_FLOOD_ROUNDS:-6}
 hb_sec=${BENCH_GUEST_HEARTBEAT_SEC:-2}
 standby_quota=${BENCH_STANDBY_QUOTA:-50000}
 conf=$LAB_DAEMON_CONFIG/groups.d/nic0.conf
@@ -72,6 +79,12 @@ for d in vm-a vm-b; do
 		die "$d does not boot"
 	fi
 done
+for d in vm-c vm-d; do
+	if ! lab_guest_define "$d" || ! lab_guest_start "$d"; then
+		die "$d does not boot"
+	fi
+done
+lab_daemon_group nic1 manual vm-c vm-d
 lab_daemon_group nic0 auto vm-a vm-b
 printf 'GuestHeartbeatSec=%s\nStandbyVcpuQuota=%s\n' "$hb_sec" "$standby_quota" >>"$conf"
 # shellcheck disable=SC2119 # no arguments for the daemon
@@ -98,9 +111,44 @@ for i in $(seq "$rounds"); do
 	done
 done
 
+# A switch of nic1, in ms, call to reply.
+switch_nic1() {
+	local to t
+	to=$(other_nic1 "$(lab_daemon_get nic1 Active | sed 's/^s "\(.*\)"$/\1/')")
+	t=$(now_ms)
+	lab_daemon_call Switch ssb nic1 "$to" false >/dev/null || return 1
+	echo $(($(now_ms) - t))
+}
+other_nic1() { if [ "$1" = vm-c ]; then echo vm-d; else echo vm-c; fi; }
+
+quiet=()
+flooded=()
+switch_nic1 >/dev/null || die "no first switch of nic1"
+lab_console_mark vm-a
+lab_guest_command vm-a flood $((flood_rounds * 3 + 10)) || die "no flood"
+lab_wait_for 10 lab_console_has vm-a '^GUEST heartbeat stopped$' || die "vm-a's guest does not flood"
+for i in $(seq "$flood_rounds"); do
+	ms=$(switch_nic1) || die "a switch of nic1 failed during the flood"
+	flooded+=("$ms")
+done
+lab_console_wait vm-a '^GUEST flood done$' $((flood_rounds * 3 + 40)) || die "the flood does not end"
+for i in $(seq "$flood_rounds"); do
+	ms=$(switch_nic1) || die "a switch of nic1 failed"
+	quiet+=("$ms")
+done
+drops=$(grep -c "more than 20 lines a second" "$LAB_DIR/hostdev-had.log")
+[ -n "$(holder)" ] || die "nic0 lost its holder during the flood"
+grep -q "failed: guest" "$LAB_DIR/hostdev-had.log" &&
+	say "note: a guest failure was logged during the run (see $LAB_DIR/hostdev-had.log)"
+
 echo
 echo "guest heartbeat (GuestHeartbeatSec=$hb_sec, beats every 0.3 s), $rounds rounds each, this run:"
 printf '  %-44s median %6s ms   (%s)\n' "hung guest kernel -> standby holds the device" \
 	"$(printf '%s\n' "${hung[@]}" | median)" "${hung[*]}"
 printf '  %-44s median %6s ms   (%s)\n' "QEMU killed -> standby holds the device" \
 	"$(printf '%s\n' "${crash[@]}" | median)" "${crash[*]}"
+echo "a switch of another group (nic1), call -> reply, $flood_rounds each:"
+printf '  %-44s median %6s ms   (%s)\n' "no guest speaking" "$(printf '%s\n' "${quiet[@]}" | median)" "${quiet[*]}"
+printf '  %-44s median %6s ms   (%s)\n' "vm-a's guest flooding its channel" \
+	"$(printf '%s\n' "${flooded[@]}" | median)" "${flooded[*]}"
+echo "  (the flood was cut to 20 lines a second; logged $drops time(s), once per connection)"
