@@ -59,6 +59,7 @@ struct Member {
 
 #define LOGGED_FLOOD (1U << _HDHA_GUEST_LINE_RESULT_MAX)
 #define LOGGED_OUT_FULL (1U << (_HDHA_GUEST_LINE_RESULT_MAX + 1))
+#define LOGGED_RATE_LIMIT (1U << (_HDHA_GUEST_LINE_RESULT_MAX + 2))
 
 struct HdhaGuestChannels {
         sd_event *event;
@@ -206,6 +207,7 @@ static void member_request(Member *mem, HdhaGuestVerb verb) {
         HdhaGuestRefusal refusal = HDHA_GUEST_REFUSED_FAILED;
         const char *message = "refused";
         uint64_t now = now_usec(c);
+        bool quiet = false; /* an excess request after the first: neither logged nor signalled */
         int r;
 
         if (mem->last_request > 0 && now < mem->last_request + HDHA_GUEST_REQUEST_INTERVAL_USEC) {
@@ -219,11 +221,21 @@ static void member_request(Member *mem, HdhaGuestVerb verb) {
         if (r < 0) {
                 reply.kind = HDHA_GUEST_REPLY_REFUSED;
                 reply.refusal = r == -EPERM ? refusal : HDHA_GUEST_REFUSED_FAILED;
+        }
+        if (r < 0 && reply.refusal == HDHA_GUEST_REFUSED_RATE_LIMIT) {
+                mem->n_dropped++;
+                quiet = mem->logged & LOGGED_RATE_LIMIT;
+                if (!quiet)
+                        log_notice("Group '%s': the guest of '%s' asks more often than every %u s, refusing the "
+                                   "excess (logged once per connection).", mem->group->name, mem->domain,
+                                   HDHA_GUEST_REQUEST_INTERVAL_USEC / USEC_PER_SEC);
+                mem->logged |= LOGGED_RATE_LIMIT;
+        } else if (r < 0) {
                 log_notice("Group '%s': the guest of '%s' asked for %s: refused, %s (%s).", mem->group->name,
                            mem->domain, hdha_guest_verb_to_string(verb), hdha_guest_refusal_to_string(reply.refusal),
                            message);
         }
-        if (c->env.requested)
+        if (c->env.requested && !quiet)
                 c->env.requested(c->env.userdata, mem->group->name, mem->domain, verb, r >= 0,
                                  r >= 0 ? message : hdha_guest_refusal_to_string(reply.refusal));
         member_reply(mem, &reply);
