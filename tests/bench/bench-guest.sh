@@ -11,9 +11,11 @@
 # a few ms each), so it is that much late.
 #
 # Then the price of a flooding guest for everyone else: a planned switch of
-# a second group (nic1: vm-c, vm-d, no channel) timed while no guest
-# speaks, and while vm-a's guest writes lines as fast as it can (half of
-# them heartbeats, so that it does not fail), interleaved.
+# a second group (nic1: vm-c, vm-d, no channel) timed while no guest is
+# busy, while vm-a's guest writes lines as fast as it can to /dev/null
+# (a busy guest: under TCG its vCPU takes a host CPU, channel or not), and
+# while it writes them to its channel (half of them heartbeats, so that it
+# does not fail); with hostdev-had's own CPU time in each phase.
 #
 # Run by `make bench-guest`. BENCH_GUEST_ROUNDS (default 3 of each),
 # BENCH_GUEST_FLOOD_ROUNDS (switches of nic1 each way, default 6),
@@ -121,25 +123,42 @@ switch_nic1() {
 }
 other_nic1() { if [ "$1" = vm-c ]; then echo vm-d; else echo vm-c; fi; }
 
-quiet=()
+quiet=() quiet_cpu=0 busy_cpu=0 flooded_cpu=0
+busy=()
 flooded=()
+daemon_pid=$(cat "$LAB_DIR/hostdev-had.pid")
+# cpu_ms: hostdev-had's CPU time so far (user + system), in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$daemon_pid/stat"; }
+# phase NAME GUEST-COMMAND: flood_rounds switches of nic1 while vm-a's
+# guest runs GUEST-COMMAND (none: idle); their times into the array NAME,
+# the daemon's CPU ms for the phase into NAME_cpu.
+phase() {
+	local -n times=$1
+	local cmd=$2 c0 i ms secs=$((flood_rounds * 3 + 10))
+	c0=$(cpu_ms)
+	if [ "$cmd" != none ]; then
+		lab_console_mark vm-a
+		lab_guest_command vm-a "$cmd" "$secs" || die "no $cmd"
+	fi
+	for i in $(seq "$flood_rounds"); do
+		ms=$(switch_nic1) || die "a switch of nic1 failed ($1)"
+		times+=("$ms")
+	done
+	printf -v "$1_cpu" '%s' $(($(cpu_ms) - c0))
+	if [ "$cmd" != none ]; then
+		lab_console_wait vm-a "^GUEST $cmd done\$" $((secs + 40)) || die "vm-a's $cmd does not end"
+		lab_wait_for 30 connected vm-a || die "vm-a's guest does not come back"
+	fi
+}
 switch_nic1 >/dev/null || die "no first switch of nic1"
-lab_console_mark vm-a
-lab_guest_command vm-a flood $((flood_rounds * 3 + 10)) || die "no flood"
-lab_wait_for 10 lab_console_has vm-a '^GUEST heartbeat stopped$' || die "vm-a's guest does not flood"
-for i in $(seq "$flood_rounds"); do
-	ms=$(switch_nic1) || die "a switch of nic1 failed during the flood"
-	flooded+=("$ms")
-done
-lab_console_wait vm-a '^GUEST flood done$' $((flood_rounds * 3 + 40)) || die "the flood does not end"
-for i in $(seq "$flood_rounds"); do
-	ms=$(switch_nic1) || die "a switch of nic1 failed"
-	quiet+=("$ms")
-done
+failures_before=$(grep -c "failed: guest" "$LAB_DIR/hostdev-had.log")
+phase quiet none
+phase busy spin
+phase flooded flood
 drops=$(grep -c "more than 20 lines a second" "$LAB_DIR/hostdev-had.log")
 [ -n "$(holder)" ] || die "nic0 lost its holder during the flood"
-grep -q "failed: guest" "$LAB_DIR/hostdev-had.log" &&
-	say "note: a guest failure was logged during the run (see $LAB_DIR/hostdev-had.log)"
+[ "$(grep -c "failed: guest" "$LAB_DIR/hostdev-had.log")" = "$failures_before" ] ||
+	die "a guest failed during the flood phases (see $LAB_DIR/hostdev-had.log)"
 
 echo
 echo "guest heartbeat (GuestHeartbeatSec=$hb_sec, beats every 0.3 s), $rounds rounds each, this run:"
@@ -147,8 +166,11 @@ printf '  %-44s median %6s ms   (%s)\n' "hung guest kernel -> standby holds the 
 	"$(printf '%s\n' "${hung[@]}" | median)" "${hung[*]}"
 printf '  %-44s median %6s ms   (%s)\n' "QEMU killed -> standby holds the device" \
 	"$(printf '%s\n' "${crash[@]}" | median)" "${crash[*]}"
-echo "a switch of another group (nic1), call -> reply, $flood_rounds each:"
-printf '  %-44s median %6s ms   (%s)\n' "no guest speaking" "$(printf '%s\n' "${quiet[@]}" | median)" "${quiet[*]}"
-printf '  %-44s median %6s ms   (%s)\n' "vm-a's guest flooding its channel" \
-	"$(printf '%s\n' "${flooded[@]}" | median)" "${flooded[*]}"
+echo "a switch of another group (nic1), call -> reply, $flood_rounds each, and hostdev-had's CPU time meanwhile:"
+printf '  %-44s median %6s ms   (%s), daemon CPU %s ms\n' "no guest busy" \
+	"$(printf '%s\n' "${quiet[@]}" | median)" "${quiet[*]}" "$quiet_cpu"
+printf '  %-44s median %6s ms   (%s), daemon CPU %s ms\n' "vm-a's guest busy, writing to /dev/null" \
+	"$(printf '%s\n' "${busy[@]}" | median)" "${busy[*]}" "$busy_cpu"
+printf '  %-44s median %6s ms   (%s), daemon CPU %s ms\n' "vm-a's guest flooding its channel" \
+	"$(printf '%s\n' "${flooded[@]}" | median)" "${flooded[*]}" "$flooded_cpu"
 echo "  (the flood was cut to 20 lines a second; logged $drops time(s), once per connection)"
