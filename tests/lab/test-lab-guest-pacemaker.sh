@@ -66,11 +66,16 @@ clean() {
 }
 
 # guest_run DOMAIN ARG...: hostdev-ha-guest ARG... inside DOMAIN, its exit
-# status printed (guest/init's "GUEST run ARG... rc=N").
+# status printed (guest/init's "GUEST run ARG... rc=N"). A guest's requests
+# go 2 s apart (the daemon's rate limit); guest_run runs in $(...), so when
+# each guest last asked is kept in a file.
 runs_seen() { lab_console_since "$1" | grep -qE "^GUEST run $2 rc=[0-9]+\$"; }
 guest_run() {
-	local d=$1
+	local d=$1 wait
 	shift
+	wait=$(($(cat "$LAB_DIR/$d.last-request" 2>/dev/null || echo 0) + 2100 - $(now_ms)))
+	[ "$wait" -le 0 ] || sleep "$(printf '%d.%03d' $((wait / 1000)) $((wait % 1000)))"
+	now_ms >"$LAB_DIR/$d.last-request"
 	lab_console_mark "$d"
 	lab_guest_command "$d" run "$@" || return 1
 	lab_wait_for 30 runs_seen "$d" "$*" || { diag "no answer to '$*' on the console of $d"; return 1; }
@@ -124,8 +129,8 @@ t=$(now_ms)
 check "takeover from $o's guest accepted (exit 0)" eval '[ "$(guest_run "$o" takeover)" = 0 ]'
 check "... Pacemaker promotes $o" eval 'lab_wait_for 90 eval "[ \"\$(promoted)\" = \"$(instance_of "$o")\" ]"'
 diag "takeover -> $o promoted: $(($(now_ms) - t)) ms"
-check "... $h reported to Pacemaker as failed" log_since "$m" "'$h' failed (a standby's guest took over), reporting it to Pacemaker"
-check "... the move was the agent's promote" log_since "$m" "Pacemaker promoted '$o', the switch is done"
+check "... $h reported to Pacemaker as failed" lab_wait_for 30 log_since "$m" "'$h' failed (a standby's guest took over), reporting it to Pacemaker"
+check "... the move was the agent's promote" lab_wait_for 30 log_since "$m" "Pacemaker promoted '$o', the switch is done"
 clean
 check "... $o holds the device, $h back as a standby" settled "$o"
 h=$o o=$(other "$o")
@@ -136,7 +141,7 @@ t=$(now_ms)
 check "$h's kernel hung (inject-nmi, unknown_nmi_panic)" virsh inject-nmi "$h"
 check "... Pacemaker promotes $o" eval 'lab_wait_for 60 eval "[ \"\$(promoted)\" = \"$(instance_of "$o")\" ]"'
 diag "hung kernel -> $o promoted: $(($(now_ms) - t)) ms (GuestHeartbeatSec=3)"
-check "... reported for the lost heartbeat" log_since "$m" "'$h' failed (guest heartbeat lost), reporting it to Pacemaker"
+check "... reported for the lost heartbeat" lab_wait_for 30 log_since "$m" "'$h' failed (guest heartbeat lost), reporting it to Pacemaker"
 check "... not for a libvirt event" eval '! log_since "$m" "nic0/$h: active --crashed-->" && ! log_since "$m" "nic0/$h: active --panic-->"'
 clean
 check "... $o holds the device, $h back as a standby" settled "$o"
