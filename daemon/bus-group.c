@@ -143,6 +143,34 @@ GROUP_GETTER(property_get_policy, return sd_bus_message_append(reply, "s", hdha_
 GROUP_GETTER(property_get_frozen, return sd_bus_message_append(reply, "b", s.frozen);)
 GROUP_GETTER(property_get_busy, return sd_bus_message_append(reply, "b", s.busy);)
 
+static int property_get_guest_channels(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        HdhaBus *b = userdata;
+        HdhaGroupStatus s;
+        int r;
+
+        r = group_from_path(b, path, &s, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sbt)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s.config->n_domains; i++) {
+                bool connected = false;
+                uint64_t age = UINT64_MAX;
+
+                if (!b->env.guest_state ||
+                    b->env.guest_state(b->env.userdata, s.config->domains[i], &connected, &age) < 0) {
+                        connected = false;
+                        age = UINT64_MAX;
+                }
+                r = sd_bus_message_append(reply, "(sbt)", s.config->domains[i], connected, age);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 /* --- Methods ------------------------------------------------------------------------ */
 
 /* The group name of the object the call is for; frees with the message. */
@@ -196,6 +224,7 @@ const sd_bus_vtable bus_group_vtable[] = {
         SD_BUS_PROPERTY("Policy", "s", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Frozen", "b", property_get_frozen, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Busy", "b", property_get_busy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GuestChannels", "a(sbt)", property_get_guest_channels, 0, 0),
         SD_BUS_METHOD_WITH_NAMES("Switch", "sb", SD_BUS_PARAM(domain) SD_BUS_PARAM(force), NULL, , method_switch,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),

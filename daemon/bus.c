@@ -348,6 +348,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                          SD_BUS_PARAM(generation), 0),
         SD_BUS_SIGNAL_WITH_NAMES("MemberFailed", "sss", SD_BUS_PARAM(group) SD_BUS_PARAM(domain) SD_BUS_PARAM(reason),
                                  0),
+        SD_BUS_SIGNAL_WITH_NAMES("GuestRequest", "sssbs",
+                                 SD_BUS_PARAM(group) SD_BUS_PARAM(domain) SD_BUS_PARAM(request)
+                                 SD_BUS_PARAM(accepted) SD_BUS_PARAM(reason), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -580,4 +583,17 @@ void hdha_bus_member_failed(HdhaBus *b, const char *group, const char *domain, c
                                domain, reason ?: "");
         if (r < 0)
                 log_warning_errno(r, "Failed to emit MemberFailed for '%s' of group '%s', ignoring: %m", domain, group);
+}
+
+void hdha_bus_guest_request(HdhaBus *b, const char *group, const char *domain, const char *request, bool accepted,
+                            const char *reason) {
+        int r;
+
+        if (!b || !b->bus)
+                return;
+        r = sd_bus_emit_signal(b->bus, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE, "GuestRequest", "sssbs", group,
+                               domain, request, accepted, reason ?: "");
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit GuestRequest for '%s' of group '%s', ignoring: %m", domain,
+                                  group);
 }

@@ -40,6 +40,10 @@ typedef struct HdhaBusEnv {
         /* The connection to the system bus was lost (connected false) or
          * made again, objects and name back (true). NULL: not told. */
         void (*bus_connected)(void *userdata, bool connected);
+        /* A member's guest channel (Group1.GuestChannels): whether its
+         * guest is connected and the µs since its last heartbeat
+         * (UINT64_MAX: none). < 0, or NULL: not connected, none. */
+        int (*guest_state)(void *userdata, const char *domain, bool *ret_connected, uint64_t *ret_age_usec);
         void *userdata;
 } HdhaBusEnv;
 
@@ -75,6 +79,9 @@ void hdha_bus_set_admin_gid(HdhaBus *b, bool set, gid_t gid);
  * that changed since the last emission; also Manager1.Connected when the
  * hypervisor connection changed. */
 void hdha_bus_group_changed(HdhaBus *b, const char *group);
+/* The signal GuestRequest. */
+void hdha_bus_guest_request(HdhaBus *b, const char *group, const char *domain, const char *request, bool accepted,
+                            const char *reason);
 /* The signal ConnectionChanged; "" for no holder. */
 void hdha_bus_connection_changed(HdhaBus *b, const char *group, const char *old_holder, const char *new_holder,
                                  uint64_t generation);

@@ -29,3 +29,4 @@ int hdha_hv_libvirt_set_vcpu_quota(HdhaHypervisor *p, const char *domain, int64_
 int hdha_hv_libvirt_bind_vfio(HdhaHypervisor *p, const char *nodedev, HdhaHvDoneFn done, void *userdata);
 int hdha_hv_libvirt_inspect(HdhaHypervisor *p, const char *domain, const char *alias,
                             HdhaHvInspectFn done, void *userdata);
+int hdha_hv_libvirt_guest_channel(HdhaHypervisor *p, const char *domain, HdhaHvChannelFn done, void *userdata);

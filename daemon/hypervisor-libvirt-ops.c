@@ -9,6 +9,7 @@
 #include <libvirt/virterror.h>
 
 #include "device-xml.h"
+#include "guest-channel-xml.h"
 #include "hypervisor-libvirt-internal.h"
 #include "libvirt-util.h"
 #include "macro.h"
@@ -21,6 +22,7 @@ typedef enum OpKind {
         OP_QUOTA,
         OP_INSPECT,
         OP_BIND_VFIO,
+        OP_GUEST_CHANNEL,
 } OpKind;
 
 typedef struct Op {
@@ -31,11 +33,13 @@ typedef struct Op {
         uint64_t period;
         HdhaHvDoneFn done;
         HdhaHvInspectFn inspect_done;
+        HdhaHvChannelFn channel_done;
         void *userdata;
         /* Written by the worker. */
         int r;
         char *message;
         HdhaDomainInfo info;
+        char *channel_path;
 } Op;
 
 static void op_free(void *data) {
@@ -45,6 +49,7 @@ static void op_free(void *data) {
         free(op->xml);
         free(op->alias);
         free(op->message);
+        free(op->channel_path);
         free(op);
 }
 
@@ -116,6 +121,20 @@ static int op_inspect(Op *op, virDomainPtr dom) {
                 op->info.running = op->info.paused = false;
         op->info.has_device = live && found;
         return 0;
+}
+
+static int op_guest_channel(Op *op, virDomainPtr dom) {
+        char *xml;
+        int r;
+
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                return hdha_libvirt_last_error(&op->message);
+        r = hdha_guest_channel_find_path(xml, &op->channel_path);
+        free(xml);
+        if (r == -EINVAL)
+                op->message = strdup("cannot parse the domain's live XML");
+        return r < 0 ? r : 0;
 }
 
 /* op->domain is the node device's name here. */
@@ -203,6 +222,9 @@ static void op_work(void *data) {
         case OP_INSPECT:
                 r = op_inspect(op, dom);
                 break;
+        case OP_GUEST_CHANNEL:
+                r = op_guest_channel(op, dom);
+                break;
         default:
                 r = -EINVAL;
         }
@@ -217,6 +239,8 @@ static void op_done(void *data) {
 
         if (op->kind == OP_INSPECT)
                 op->inspect_done(op->userdata, op->r, op->message, &op->info);
+        else if (op->kind == OP_GUEST_CHANNEL)
+                op->channel_done(op->userdata, op->r, op->message, op->r >= 0 ? op->channel_path : NULL);
         else
                 op->done(op->userdata, op->r, op->message);
 }
@@ -349,4 +373,16 @@ int hdha_hv_libvirt_bind_vfio(HdhaHypervisor *p, const char *nodedev, HdhaHvDone
         if (!op)
                 return -ENOMEM;
         return op_submit((HdhaHvLibvirt *) p, op, nodedev);
+}
+
+int hdha_hv_libvirt_guest_channel(HdhaHypervisor *p, const char *domain, HdhaHvChannelFn done, void *userdata) {
+        Op *op;
+
+        if (!domain || !done)
+                return -EINVAL;
+        op = op_new(OP_GUEST_CHANNEL, NULL, userdata);
+        if (!op)
+                return -ENOMEM;
+        op->channel_done = done;
+        return op_submit((HdhaHvLibvirt *) p, op, domain);
 }

@@ -492,6 +492,7 @@ static const HdhaHypervisorOps libvirt_ops = {
         .start = hdha_hv_libvirt_start,
         .set_vcpu_quota = hdha_hv_libvirt_set_vcpu_quota,
         .inspect = hdha_hv_libvirt_inspect,
+        .guest_channel = hdha_hv_libvirt_guest_channel,
         .bind_vfio = hdha_hv_libvirt_bind_vfio,
 };
 

@@ -55,6 +55,9 @@ typedef struct HdhaDomainInfo {
 typedef void (*HdhaHvDoneFn)(void *userdata, int r, const char *message);
 typedef void (*HdhaHvInspectFn)(void *userdata, int r, const char *message, const HdhaDomainInfo *info);
 typedef void (*HdhaHvEventFn)(void *userdata, const HdhaHvEvent *event);
+/* path: the host side of the domain's guest channel, NULL when it has none
+ * (or is not running); valid during the call only. */
+typedef void (*HdhaHvChannelFn)(void *userdata, int r, const char *message, const char *path);
 
 typedef struct HdhaHypervisorOps {
         const char *name;
@@ -83,6 +86,10 @@ typedef struct HdhaHypervisorOps {
         /* The domain's live state; alias selects the device to look for. */
         int (*inspect)(HdhaHypervisor *hv, const char *domain, const char *alias,
                        HdhaHvInspectFn done, void *userdata);
+        /* Where the running domain's guest channel org.hostdevha.guest.0
+         * ends on the host (lib/guest-channel-xml.h). May be NULL (an
+         * implementation without guest channels). */
+        int (*guest_channel)(HdhaHypervisor *hv, const char *domain, HdhaHvChannelFn done, void *userdata);
 } HdhaHypervisorOps;
 
 struct HdhaHypervisor {

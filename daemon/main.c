@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "table.h"
 #include "event-timer.h"
+#include "guest-channel.h"
 #include "hypervisor-libvirt.h"
 #include "log.h"
 #include "manager.h"
@@ -32,6 +33,7 @@ typedef struct Daemon {
         HdhaBus *bus;
         HdhaPcmkExec *pcmk;
         HdhaClusterHost *cluster; /* NULL: [Cluster] Enabled=no, or no Corosync in this build */
+        HdhaGuestChannels *guests;
         sd_event_source *bus_give_up; /* under systemd, while the system bus is away */
         struct ReloadWait *reload_wait; /* a reload waiting for busy groups */
         bool ready;
@@ -162,6 +164,9 @@ static void env_reconciled(void *userdata) {
 
         if (d->bus)
                 hdha_bus_groups_changed(d->bus);
+        /* After start-up and every libvirt reconnect: every member's
+         * guest channel that is not connected is looked up again. */
+        hdha_guest_channels_connect_all(d->guests);
         if (d->ready) {
                 update_status(d);
                 return;
@@ -177,6 +182,60 @@ static void env_reconciled(void *userdata) {
                  hdha_manager_n_groups(d->manager) == 1 ? "" : "s");
         (void) sd_notify(false, "READY=1");
         update_status(d);
+}
+
+/* --- The guests' channels ------------------------------------------------------ */
+
+static void env_member_started(void *userdata, const char *domain) {
+        Daemon *d = userdata;
+
+        hdha_guest_channels_connect(d->guests, domain);
+}
+
+static void guest_failed(void *userdata, const char *domain, const char *reason) {
+        Daemon *d = userdata;
+        int r;
+
+        r = hdha_manager_guest_failed(d->manager, domain, reason);
+        if (r < 0)
+                log_warning_errno(r, "The guest of '%s' failed (%s), but it cannot be handled, ignoring: %m", domain,
+                                  reason);
+}
+
+static int guest_request(void *userdata, const char *domain, HdhaGuestVerb verb, HdhaGuestRefusal *ret_refusal,
+                         const char **ret_message) {
+        Daemon *d = userdata;
+
+        return hdha_manager_guest_request(d->manager, domain, verb, ret_refusal, ret_message);
+}
+
+static const char *guest_role(void *userdata, const char *domain) {
+        Daemon *d = userdata;
+        HdhaRole role;
+
+        if (hdha_manager_member_role(d->manager, domain, &role) < 0)
+                return NULL;
+        return hdha_role_to_string(role);
+}
+
+static void guest_requested(void *userdata, const char *group, const char *domain, HdhaGuestVerb verb, bool accepted,
+                            const char *reason) {
+        Daemon *d = userdata;
+
+        hdha_bus_guest_request(d->bus, group, domain, hdha_guest_verb_to_string(verb), accepted, reason);
+}
+
+static int bus_guest_state(void *userdata, const char *domain, bool *ret_connected, uint64_t *ret_age_usec) {
+        Daemon *d = userdata;
+        HdhaGuestChannelState st;
+        int r;
+
+        r = hdha_guest_channels_state(d->guests, domain, &st);
+        if (r < 0)
+                return r;
+        *ret_connected = st.connected;
+        *ret_age_usec = st.heartbeat_age_usec;
+        return 0;
 }
 
 /* --- The cluster, as the bus shows it ----------------------------------------- */
@@ -277,6 +336,8 @@ static void reload_applied(Daemon *d) {
         hdha_bus_set_admin_gid(d->bus, c->admin_group != NULL, c->admin_gid);
         if (d->cluster)
                 hdha_cluster_host_set_config(d->cluster, c);
+        if (hdha_guest_channels_set_config(d->guests, c) < 0)
+                log_oom();
         hdha_bus_groups_changed(d->bus);
         log_info("Configuration reloaded: %zu groups.", hdha_manager_n_groups(d->manager));
 }
@@ -419,6 +480,7 @@ static const HdhaManagerEnv manager_env = {
         .group_changed = env_group_changed,
         .connection_changed = env_connection_changed,
         .member_failed = env_member_failed,
+        .member_started = env_member_started,
         .connected_changed = env_connected_changed,
         .reconciled = env_reconciled,
         .pacemaker_set_score = env_pacemaker_set_score,
@@ -507,10 +569,24 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         if (d->cluster)
                 hdha_cluster_host_set_manager(d->cluster, d->manager);
 
+        r = hdha_guest_channels_new(d->event, d->hv,
+                                    &(const HdhaGuestChannelsEnv) { .failed = guest_failed,
+                                                                    .request = guest_request,
+                                                                    .role = guest_role,
+                                                                    .requested = guest_requested,
+                                                                    .userdata = d },
+                                    &d->guests);
+        if (r < 0)
+                return log_oom();
+        r = hdha_guest_channels_set_config(d->guests, hdha_manager_config(d->manager));
+        if (r < 0)
+                return log_oom();
+
         r = hdha_bus_new(d->event, d->manager,
                          &(const HdhaBusEnv) { .reload = reload,
                                               .cluster_status = bus_cluster_status,
                                               .bus_connected = bus_connected,
+                                              .guest_state = bus_guest_state,
                                               .userdata = d },
                          &d->bus);
         if (r < 0)
@@ -524,6 +600,7 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
  * reach the others), then the manager, then the bus. */
 static void daemon_done(Daemon *d) {
         d->hv = hdha_hypervisor_free(d->hv);
+        d->guests = hdha_guest_channels_free(d->guests);
         d->cluster = hdha_cluster_host_free(d->cluster);
         d->manager = hdha_manager_free(d->manager);
         d->reload_wait = mfree(d->reload_wait); /* dropped by the manager, untold */

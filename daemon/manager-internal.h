@@ -174,6 +174,10 @@ void manager_group_set_holder(ManagerGroup *g, const char *domain, const char *e
 void manager_group_timer_start(ManagerGroup *g, void **slot, uint64_t usec);
 void manager_group_timers_stop(ManagerGroup *g);
 const char *manager_group_first_standby(const ManagerGroup *g, const char *except);
+/* An active or standby member failed: its role becomes failed, the bus
+ * and (policy pacemaker) Pacemaker are told. What follows (policy auto's
+ * failover or rebuild) is the caller's: manager_group_auto_check(). */
+void manager_group_mark_failed(ManagerGroup *g, const char *domain, const char *event, const char *reason);
 
 /* manager-operations.c */
 void manager_group_operation_ended(ManagerGroup *g);

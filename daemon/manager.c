@@ -526,9 +526,18 @@ static bool is_failure(HdhaHvEventKind k) {
                       HDHA_HV_EVENT_WATCHDOG, HDHA_HV_EVENT_PANIC);
 }
 
+void manager_group_mark_failed(ManagerGroup *g, const char *domain, const char *event, const char *reason) {
+        HdhaManager *m = g->manager;
+
+        manager_group_set_role(g, domain, HDHA_ROLE_FAILED, event);
+        if (m->env.member_failed)
+                m->env.member_failed(m->env.userdata, g->name, domain, reason);
+        if (g->config->policy == HDHA_POLICY_PACEMAKER)
+                manager_group_pcmk_member_failed(g, domain, reason);
+}
+
 /* An event for a domain the operation in flight is not acting on. */
 static void group_member_event(ManagerGroup *g, const HdhaHvEvent *ev) {
-        HdhaManager *m = g->manager;
         const HdhaTableMember *mem = hdha_table_group_get_member(g->table, ev->domain);
         const char *evname = hdha_hv_event_to_string(ev->kind);
         bool involved = streq_ptr(ev->domain, g->table->op_source) || streq_ptr(ev->domain, g->table->op_target);
@@ -537,11 +546,7 @@ static void group_member_event(ManagerGroup *g, const HdhaHvEvent *ev) {
                 return;
 
         if (is_failure(ev->kind) && IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY)) {
-                manager_group_set_role(g, ev->domain, HDHA_ROLE_FAILED, evname);
-                if (m->env.member_failed)
-                        m->env.member_failed(m->env.userdata, g->name, ev->domain, ev->reason ?: evname);
-                if (g->config->policy == HDHA_POLICY_PACEMAKER)
-                        manager_group_pcmk_member_failed(g, ev->domain, ev->reason ?: evname);
+                manager_group_mark_failed(g, ev->domain, evname, ev->reason ?: evname);
                 if (!involved)
                         manager_group_auto_check(g);
                 return;
@@ -620,6 +625,8 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev) {
         g = manager_get_group(m, c->name);
         if (!g)
                 return;
+        if (ev->kind == HDHA_HV_EVENT_STARTED && m->env.member_started)
+                m->env.member_started(m->env.userdata, ev->domain);
         log_debug("Group '%s': event %s on '%s'%s%s.", g->name, hdha_hv_event_to_string(ev->kind), ev->domain,
                   ev->reason ? ": " : "", ev->reason ?: "");
         group_domain_event(g, ev);

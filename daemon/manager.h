@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "guest-proto.h"
 #include "hypervisor.h"
 #include "table.h"
 
@@ -63,6 +64,9 @@ typedef struct HdhaManagerEnv {
                                    const char *new_holder, uint64_t generation);
         /* A member failed (its role became failed). */
         void (*member_failed)(void *userdata, const char *group, const char *domain, const char *reason);
+        /* A member domain started (booted, or resumed): its guest channel
+         * can be connected. */
+        void (*member_started)(void *userdata, const char *domain);
         /* The connection to the hypervisor came or went. */
         void (*connected_changed)(void *userdata, bool connected);
         /* The table was loaded, reconciled and is consistent with libvirt
@@ -172,6 +176,31 @@ void hdha_manager_pacemaker_score_lost(HdhaManager *m, const char *resource, con
  * non-pacemaker group, never through Pacemaker. */
 int hdha_manager_promote(HdhaManager *m, const char *group, const char *domain, HdhaOpDoneFn done,
                          void *userdata);
+
+/* --- The guests' own signals (manager-guest.c) ---
+ * What a member's guest says on its channel (daemon/guest-channel.c), for
+ * its own group only. */
+
+/* The guest failed: its heartbeat was lost, or its health check failed.
+ * Handled like a crash of an active or standby member (role failed,
+ * reported; policy auto fails the holder over, rebuilds a standby).
+ * Returns 1 when the member was marked failed; 0 when nothing is done
+ * (another role, or an operation acts on it); -ENXIO not a member. */
+int hdha_manager_guest_failed(HdhaManager *m, const char *domain, const char *reason);
+
+/* A guest's request. release (from the active member): the device goes to
+ * the first standby, through Pacemaker under policy pacemaker. takeover
+ * (from a running standby): the active member is taken as failed and the
+ * device goes to the asker (policy pacemaker: the failure is reported and
+ * the asker's promotion score raised). Returns 0 when the operation
+ * started, or -EPERM with *ret_refusal (lib/guest-proto.h) saying why not;
+ * -ENXIO not a member. *ret_message says what happens or why not (static
+ * text). */
+int hdha_manager_guest_request(HdhaManager *m, const char *domain, HdhaGuestVerb verb, HdhaGuestRefusal *ret_refusal,
+                               const char **ret_message);
+
+/* The role of a member domain. -ENXIO: not a member of any group. */
+int hdha_manager_member_role(const HdhaManager *m, const char *domain, HdhaRole *ret);
 
 /* Read access for the bus. */
 typedef struct HdhaGroupStatus {

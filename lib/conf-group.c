@@ -67,6 +67,19 @@ static int parse_policy(HdhaConfigParser *p, const HdhaConfigKey *k, const char 
         return 0;
 }
 
+static int parse_guest_requests(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
+        HdhaGuestRequests v;
+
+        if (!*value)
+                return 0;
+        v = hdha_guest_requests_from_string(value);
+        if (v < 0)
+                return hdha_config_parser_error(p, k->name,
+                                                "Invalid value '%s', expected none, release or takeover", value);
+        *(HdhaGuestRequests *) data = v;
+        return 0;
+}
+
 static int parse_vcpu_quota(HdhaConfigParser *p, const HdhaConfigKey *k, const char *value, void *data) {
         int64_t v;
         int r;
@@ -137,6 +150,9 @@ static const HdhaConfigKey group_keys[] = {
           .min = HDHA_VCPU_PERIOD_MIN, .max = HDHA_VCPU_PERIOD_MAX },
         { "ReleaseTimeoutSec", hdha_config_parse_uint64_range, offsetof(HdhaGroupConfig, release_timeout_sec),
           .min = HDHA_RELEASE_TIMEOUT_SEC_MIN, .max = HDHA_RELEASE_TIMEOUT_SEC_MAX },
+        { "GuestHeartbeatSec", hdha_config_parse_uint64_range, offsetof(HdhaGroupConfig, guest_heartbeat_sec),
+          .min = 0, .max = HDHA_GUEST_HEARTBEAT_SEC_MAX },
+        { "GuestRequests", parse_guest_requests, offsetof(HdhaGroupConfig, guest_requests) },
 };
 
 static int group_load_xml(HdhaGroupConfig *g, HdhaConfigGroupMeta *m, HdhaConfigErrors *e) {
@@ -214,6 +230,8 @@ int hdha_config_group_load(HdhaConfig *c, int gdfd, const char *fname, HdhaGroup
                 .standby_vcpu_quota = HDHA_DEFAULT_STANDBY_VCPU_QUOTA,
                 .vcpu_period = HDHA_DEFAULT_VCPU_PERIOD,
                 .release_timeout_sec = HDHA_DEFAULT_RELEASE_TIMEOUT_SEC,
+                .guest_heartbeat_sec = 0,
+                .guest_requests = HDHA_GUEST_REQUESTS_NONE,
         };
         if (asprintf(&g->file, "%s/groups.d/%s", c->dir, fname) < 0) {
                 g->file = NULL;

@@ -24,6 +24,12 @@ static const char *const policy_table[_HDHA_POLICY_MAX] = {
         [HDHA_POLICY_MANUAL] = "manual",
 };
 
+static const char *const guest_requests_table[_HDHA_GUEST_REQUESTS_MAX] = {
+        [HDHA_GUEST_REQUESTS_NONE] = "none",
+        [HDHA_GUEST_REQUESTS_RELEASE] = "release",
+        [HDHA_GUEST_REQUESTS_TAKEOVER] = "takeover",
+};
+
 static const char *const device_kind_table[_HDHA_DEVICE_KIND_MAX] = {
         [HDHA_DEVICE_PCI] = "pci",
         [HDHA_DEVICE_XML] = "xml",
@@ -37,6 +43,7 @@ static const char *const cluster_mode_table[_HDHA_CLUSTER_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(hdha_policy, HdhaPolicy, policy_table);
 DEFINE_STRING_TABLE_LOOKUP(hdha_cluster_mode, HdhaClusterMode, cluster_mode_table);
+DEFINE_STRING_TABLE_LOOKUP(hdha_guest_requests, HdhaGuestRequests, guest_requests_table);
 DEFINE_STRING_TABLE_LOOKUP(hdha_device_kind, HdhaDeviceKind, device_kind_table);
 
 /* [Daemon] */

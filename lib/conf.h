@@ -53,6 +53,11 @@
  *   StandbyVcpuQuota=   same range, default 10000
  *   VcpuPeriod=         1000..1000000, default 100000
  *   ReleaseTimeoutSec=  1..3600, default 5
+ *   GuestHeartbeatSec=  0 (off) or 1..3600, default 0: a member whose guest
+ *                       spoke on its channel and then stays silent this
+ *                       long has failed
+ *   GuestRequests=      none | release | takeover, default none
+ *                       (HdhaGuestRequests)
  *
  * Across groups, a domain belongs to one group only, and a device (PCI
  * address, DeviceXML= file, or DeviceXML= content) to one group only. */
@@ -83,6 +88,7 @@
 #define HDHA_RELEASE_TIMEOUT_SEC_MIN UINT64_C(1)
 #define HDHA_RELEASE_TIMEOUT_SEC_MAX UINT64_C(3600)
 #define HDHA_DEFAULT_RELEASE_TIMEOUT_SEC UINT64_C(5)
+#define HDHA_GUEST_HEARTBEAT_SEC_MAX UINT64_C(3600)
 #define HDHA_QUORUM_LOSS_RELEASE_SEC_MIN UINT64_C(1)
 #define HDHA_QUORUM_LOSS_RELEASE_SEC_MAX UINT64_C(3600)
 #define HDHA_DEFAULT_QUORUM_LOSS_RELEASE_SEC UINT64_C(10)
@@ -97,6 +103,19 @@ typedef enum HdhaPolicy {
 
 const char *hdha_policy_to_string(HdhaPolicy p);
 HdhaPolicy hdha_policy_from_string(const char *s);
+
+/* GuestRequests=: what a member's guest may ask for on its channel; each
+ * value allows what the one before it does. */
+typedef enum HdhaGuestRequests {
+        HDHA_GUEST_REQUESTS_NONE,     /* requests are logged and refused */
+        HDHA_GUEST_REQUESTS_RELEASE,  /* the active member's guest may give the device away */
+        HDHA_GUEST_REQUESTS_TAKEOVER, /* ... and a standby's may take it over */
+        _HDHA_GUEST_REQUESTS_MAX,
+        _HDHA_GUEST_REQUESTS_INVALID = -EINVAL,
+} HdhaGuestRequests;
+
+const char *hdha_guest_requests_to_string(HdhaGuestRequests g);
+HdhaGuestRequests hdha_guest_requests_from_string(const char *s);
 
 /* [Cluster] Enabled=: whether hostdev-had joins the Corosync cluster. */
 typedef enum HdhaClusterMode {
@@ -135,6 +154,8 @@ typedef struct HdhaGroupConfig {
         int64_t standby_vcpu_quota; /* -1 = unlimited */
         uint64_t vcpu_period;
         uint64_t release_timeout_sec;
+        uint64_t guest_heartbeat_sec; /* 0: off */
+        HdhaGuestRequests guest_requests;
 } HdhaGroupConfig;
 
 typedef struct HdhaConfig {

@@ -9,7 +9,8 @@ top=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${abs_top_builddir:-$top/build}
 CTL=$build/hostdevctl
 HAD=$build/hostdev-had
-for f in "$CTL" "$HAD"; do
+GUEST=$build/hostdev-ha-guest
+for f in "$CTL" "$HAD" "$GUEST"; do
 	[ -x "$f" ] || { echo "Bail out! '$f' is not built"; exit 1; }
 done
 
@@ -25,7 +26,7 @@ page() {
 	if [ -r "$build/man/$1" ]; then echo "$build/man/$1"; else echo "$top/man/$1"; fi
 }
 
-for p in hostdevctl.1 hostdev-had.8 hostdev-ha.conf.5; do
+for p in hostdevctl.1 hostdev-had.8 hostdev-ha.conf.5 hostdev-ha-guest.1; do
 	f=$(page "$p")
 	[ -s "$f" ] && grep -q '^\.TH' "$f"; ok $? "$p is built (roff)"
 	[ -r "$top/man/$p.scd" ]; ok $? "$p.scd exists"
@@ -63,6 +64,24 @@ mapfile -t dopts < <("$HAD" --help | grep -oE -- '--[a-z-]+')
 [ "${#dopts[@]}" -ge 5 ]; ok $? "hostdev-had --help lists ${#dopts[@]} options"
 for o in "${dopts[@]}"; do
 	grep -qF -- "*$o*" "$top/man/hostdev-had.8.scd"; ok $? "hostdev-had(8) documents $o"
+done
+
+# The guest tool: its verbs, options and exit statuses in hostdev-ha-guest(1).
+gpage=$top/man/hostdev-ha-guest.1.scd
+mapfile -t gverbs < <("$GUEST" --help | awk '/^Verbs:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
+[ "${#gverbs[@]}" -ge 4 ]; ok $? "hostdev-ha-guest --help lists ${#gverbs[@]} verbs"
+for v in "${gverbs[@]}"; do
+	grep -qE "^\*$v\*$" "$gpage"; ok $? "hostdev-ha-guest(1) documents the verb '$v'"
+done
+mapfile -t gopts < <("$GUEST" --help | grep -oE '^ +(-[a-z] )?--[a-z-]+' | grep -oE -- '--[a-z-]+')
+[ "${#gopts[@]}" -ge 5 ]; ok $? "hostdev-ha-guest --help lists ${#gopts[@]} options"
+for o in "${gopts[@]}"; do
+	grep -qF -- "*$o*" "$gpage"; ok $? "hostdev-ha-guest(1) documents $o"
+done
+mapfile -t gcodes < <("$GUEST" --help | sed -n '/^Exit status:/,/^$/p' | grep -oE '(^|, |: )[0-9]+ ' | grep -oE '[0-9]+')
+[ "${#gcodes[@]}" -ge 8 ]; ok $? "hostdev-ha-guest --help lists ${#gcodes[@]} exit statuses"
+for c in "${gcodes[@]}"; do
+	grep -qE "^\|  $c\$" "$gpage"; ok $? "hostdev-ha-guest(1) documents exit status $c"
 done
 
 # Keys: the entries of the parser's key tables ({ "Key", parse_..., }).

@@ -108,6 +108,28 @@ static int on_member_failed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+static int on_guest_request(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *group, *domain, *request, *reason;
+        _cleanup_free_ char *text = NULL;
+        json_object *o;
+        int accepted;
+
+        if (sd_bus_message_read(m, "sssbs", &group, &domain, &request, &accepted, &reason) < 0)
+                return 0;
+        if (asprintf(&text, "the guest of '%s' asked for %s: %s (%s)", domain, request,
+                     accepted ? "accepted" : "refused", reason) < 0)
+                return -ENOMEM;
+        o = json_object_new_object();
+        if (o) {
+                json_object_object_add(o, "domain", json_object_new_string(domain));
+                json_object_object_add(o, "request", json_object_new_string(request));
+                json_object_object_add(o, "accepted", json_object_new_boolean(accepted));
+                json_object_object_add(o, "reason", json_object_new_string(reason));
+        }
+        emit(group, "GuestRequest", o, text);
+        return 0;
+}
+
 /* A variant's value as JSON and as text (appended to f). */
 static int read_value(sd_bus_message *m, FILE *f, json_object **ret) {
         const char *contents, *s;
@@ -315,6 +337,9 @@ int verb_monitor(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, HDHA_BUS_NAME, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE,
                                         "MemberFailed", on_member_failed, NULL);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, HDHA_BUS_NAME, HDHA_BUS_PATH, HDHA_BUS_MANAGER_INTERFACE,
+                                        "GuestRequest", on_guest_request, NULL);
         if (r >= 0)
                 r = sd_bus_add_match(bus, NULL,
                                      "type='signal',sender='" HDHA_BUS_NAME "',"

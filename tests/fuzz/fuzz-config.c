@@ -173,6 +173,8 @@ static void check_config(const HdhaConfig *c) {
                 FUZZ_CHECK(in_range(g->vcpu_period, HDHA_VCPU_PERIOD_MIN, HDHA_VCPU_PERIOD_MAX));
                 FUZZ_CHECK(in_range(g->release_timeout_sec, HDHA_RELEASE_TIMEOUT_SEC_MIN,
                                     HDHA_RELEASE_TIMEOUT_SEC_MAX));
+                FUZZ_CHECK(g->guest_heartbeat_sec <= HDHA_GUEST_HEARTBEAT_SEC_MAX);
+                FUZZ_CHECK(hdha_guest_requests_to_string(g->guest_requests));
                 FUZZ_CHECK(g->device_kind == HDHA_DEVICE_PCI || g->device_kind == HDHA_DEVICE_XML);
                 if (g->device_kind == HDHA_DEVICE_XML) {
                         FUZZ_CHECK(g->device_xml_path && g->device_xml_path[0] == '/' && g->device_xml);

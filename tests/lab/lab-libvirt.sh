@@ -7,9 +7,14 @@
 #                                LIBVIRT_DEFAULT_URI (plain virsh uses it)
 #   lab_libvirt_stop             destroy every domain, stop libvirtd (idempotent)
 #   lab_libvirtd_kill            SIGKILL libvirtd only: guests keep running
-#   lab_guest_define NAME [--with-device]
+#   lab_guest_define NAME [--with-device] [--with-channel]
 #                                define a q35 TCG guest (stand-in device in the
-#                                persistent XML with --with-device)
+#                                persistent XML with --with-device; the guest
+#                                channel org.hostdevha.guest.0, which starts
+#                                the guest's heartbeat, and the lab's control
+#                                port with --with-channel)
+#   lab_guest_command NAME CMD...  a command for the guest's init over the
+#                                control port (guest/init lists them)
 #   lab_guest_start NAME         start it, wait for READY from this boot
 #   lab_guest_destroy NAME       destroy it if running
 #   lab_guest_active NAME        it is running (or paused)
@@ -33,6 +38,9 @@ LAB_LIBVIRT_DIR=$LAB_DIR/libvirt
 LAB_LIBVIRT_HOOKS_DIR=$LAB_LIBVIRT_DIR/etc/hooks/qemu.d
 LAB_DEVICE_ALIAS=ua-hostdev-lab
 LAB_GUEST_DIR=$LAB_CACHE/guest
+# The static guest tool every lab guest carries (started when the domain
+# has the guest channel).
+: "${LAB_GUEST_TOOL:=${abs_top_builddir:?}/hostdev-ha-guest}"
 # Seconds; raise them on a loaded machine.
 : "${LAB_LIBVIRT_TIMEOUT:=30}" "${LAB_GUEST_BOOT_TIMEOUT:=60}" "${LAB_DETACH_TIMEOUT:=10}"
 
@@ -157,12 +165,22 @@ lab_device_xml() {
 	EOF
 }
 
-# lab_guest_xml NAME [--with-device]: no USB, no balloon, no NIC; free
-# pcie-root-ports for hot-plug (libvirt cannot add one to a running guest).
-# no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer
-# check can fail and panic ("IO-APIC + timer doesn't work!", seen in CI).
+# lab_guest_xml NAME [--with-device] [--with-channel]: no USB, no balloon,
+# no NIC; free pcie-root-ports for hot-plug (libvirt cannot add one to a
+# running guest; the virtio-serial controller takes one). no_timer_check:
+# under TCG on a loaded host the kernel's IO-APIC timer check can fail and
+# panic ("IO-APIC + timer doesn't work!", seen in CI). unknown_nmi_panic: a
+# test hangs the kernel with "virsh inject-nmi" (it panics and, without a
+# pvpanic device, stops there: no libvirt event at all).
 lab_guest_xml() {
-	local name=$1 ports=4 i
+	local name=$1 ports=5 i device=false channel=false
+	shift
+	for i in "$@"; do
+		case $i in
+		--with-device) device=true ;;
+		--with-channel) channel=true ;;
+		esac
+	done
 	cat <<-EOF
 		<domain type='qemu'>
 		  <name>$name</name>
@@ -172,7 +190,7 @@ lab_guest_xml() {
 		    <type arch='x86_64' machine='q35'>hvm</type>
 		    <kernel>$LAB_GUEST_DIR/vmlinux</kernel>
 		    <initrd>$LAB_GUEST_DIR/initramfs.cpio.gz</initrd>
-		    <cmdline>console=ttyS0 quiet loglevel=1 no_timer_check</cmdline>
+		    <cmdline>console=ttyS0 quiet loglevel=1 no_timer_check unknown_nmi_panic</cmdline>
 		  </os>
 		  <features><acpi/></features>
 		  <on_crash>destroy</on_crash>
@@ -184,8 +202,20 @@ lab_guest_xml() {
 	for i in $(seq "$ports"); do
 		echo "    <controller type='pci' index='$i' model='pcie-root-port'/>"
 	done
-	if [ "${2:-}" = --with-device ]; then
+	if $device; then
 		lab_device_xml | sed 's/^/    /'
+	fi
+	if $channel; then
+		cat <<-EOF
+			    <channel type='unix'>
+			      <source mode='bind'/>
+			      <target type='virtio' name='org.hostdevha.guest.0'/>
+			    </channel>
+			    <channel type='pipe'>
+			      <source path='$LAB_DIR/$name.ctl'/>
+			      <target type='virtio' name='org.hostdevha.lab.0'/>
+			    </channel>
+		EOF
 	fi
 	cat <<-EOF
 		    <serial type='file'>
@@ -198,11 +228,26 @@ lab_guest_xml() {
 }
 
 lab_guest_define() {
-	local name=$1 xml=$LAB_DIR/$1.xml
-	case ${2:-} in "" | --with-device) ;; *) echo "lab: lab_guest_define: bad option '$2'" >&2; return 1 ;; esac
-	"$LAB_HOME/guest/build-guest" "$LAB_GUEST_DIR" >&2 || return 1
-	lab_guest_xml "$name" "${2:-}" >"$xml" || return 1
+	local name=$1 xml=$LAB_DIR/$1.xml o
+	shift
+	for o in "$@"; do
+		case $o in --with-device | --with-channel) ;; *) echo "lab: lab_guest_define: bad option '$o'" >&2; return 1 ;; esac
+	done
+	"$LAB_HOME/guest/build-guest" "$LAB_GUEST_DIR" "$LAB_GUEST_TOOL" >&2 || return 1
+	# The control port: a FIFO QEMU reads (and would write: nothing does).
+	rm -f "$LAB_DIR/$name.ctl"
+	mkfifo "$LAB_DIR/$name.ctl" || return 1
+	lab_guest_xml "$name" "$@" >"$xml" || return 1
 	virsh define "$xml" >/dev/null
+}
+
+# lab_guest_command NAME CMD...: bounded, as the guest may be hung (QEMU
+# still reads the FIFO then).
+lab_guest_command() {
+	local name=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout 5 bash -c 'printf "%s\n" "$1" >"$2"' _ "$*" "$LAB_DIR/$name.ctl"
 }
 
 lab_guest_active() {

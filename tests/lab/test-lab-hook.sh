@@ -116,7 +116,7 @@ check "the hook sees it in /etc/hostdev-ha (the lab's only)" test -f /etc/hostde
 check "libvirtd starts privately" lab_libvirt_start
 device=$(lab_device_xml "$alias")
 mac_only="<interface type='user'><mac address='$(lab_mac "$alias")'/><model type='e1000e'/></interface>"
-check "guest image built" "$LAB_HOME/guest/build-guest" "$LAB_GUEST_DIR"
+check "guest image built" "$LAB_HOME/guest/build-guest" "$LAB_GUEST_DIR" "$LAB_GUEST_TOOL"
 check "vm-a defined with the device (alias $alias)" define_with vm-a "$device"
 check "vm-b defined with the device (alias $alias)" define_with vm-b "$device"
 check "vm-c defined with the device's MAC only" define_with vm-c "$mac_only"

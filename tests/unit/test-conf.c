@@ -148,6 +148,13 @@ static void test_string_tables(void **state) {
         assert_int_equal(hdha_policy_from_string(""), _HDHA_POLICY_INVALID);
         assert_int_equal(hdha_policy_from_string(NULL), _HDHA_POLICY_INVALID);
 
+        for (HdhaGuestRequests g = 0; g < _HDHA_GUEST_REQUESTS_MAX; g++) {
+                assert_non_null(hdha_guest_requests_to_string(g));
+                assert_int_equal(hdha_guest_requests_from_string(hdha_guest_requests_to_string(g)), g);
+        }
+        assert_null(hdha_guest_requests_to_string(_HDHA_GUEST_REQUESTS_MAX));
+        assert_int_equal(hdha_guest_requests_from_string("all"), _HDHA_GUEST_REQUESTS_INVALID);
+
         for (HdhaDeviceKind k = 0; k < _HDHA_DEVICE_KIND_MAX; k++) {
                 assert_non_null(hdha_device_kind_to_string(k));
                 assert_int_equal(hdha_device_kind_from_string(hdha_device_kind_to_string(k)), k);
@@ -264,6 +271,8 @@ static void test_defaults(void **state) {
         assert_true(c->groups[0].standby_vcpu_quota == 10000);
         assert_true(c->groups[0].vcpu_period == 100000);
         assert_true(c->groups[0].release_timeout_sec == 5);
+        assert_true(c->groups[0].guest_heartbeat_sec == 0);
+        assert_int_equal(c->groups[0].guest_requests, HDHA_GUEST_REQUESTS_NONE);
 }
 
 static void test_every_key(void **state) {
@@ -280,7 +289,9 @@ static void test_every_key(void **state) {
                 "ActiveVcpuQuota=17592186044415\r\n"
                 "StandbyVcpuQuota=-1\r\n"
                 "VcpuPeriod=1000000\r\n"
-                "ReleaseTimeoutSec=3600\r\n";
+                "ReleaseTimeoutSec=3600\r\n"
+                "GuestHeartbeatSec=3600\r\n"
+                "GuestRequests=takeover\r\n";
         const HdhaGroupConfig *g;
 
         write_file(dir, "hostdev-ha.conf",
@@ -298,7 +309,8 @@ static void test_every_key(void **state) {
                    "  <source network='default'/>\n  <model type='e1000e'/>\n</interface>\n");
         write_file(dir, "groups.d/e1000e.conf",
                    "[Group]\nDeviceXML=@/nic.xml\nDomains=vm-x vm-y\nPolicy=manual\nActiveVcpuQuota=\n"
-                   "StandbyVcpuQuota=1000\nVcpuPeriod=1000\nReleaseTimeoutSec=1\nManaged=off\n");
+                   "StandbyVcpuQuota=1000\nVcpuPeriod=1000\nReleaseTimeoutSec=1\nManaged=off\n"
+                   "GuestHeartbeatSec=0\nGuestRequests=release\n");
 
         c = load_ok(dir);
         assert_string_equal(c->libvirt_uri, "test:///default");
@@ -321,6 +333,8 @@ static void test_every_key(void **state) {
         assert_true(g->vcpu_period == 1000);
         assert_true(g->release_timeout_sec == 1);
         assert_false(g->managed);
+        assert_true(g->guest_heartbeat_sec == 0);
+        assert_int_equal(g->guest_requests, HDHA_GUEST_REQUESTS_RELEASE);
 
         g = &c->groups[1];
         assert_string_equal(g->name, "nic0");
@@ -340,6 +354,8 @@ static void test_every_key(void **state) {
         assert_true(g->standby_vcpu_quota == -1);
         assert_true(g->vcpu_period == 1000000);
         assert_true(g->release_timeout_sec == 3600);
+        assert_true(g->guest_heartbeat_sec == 3600);
+        assert_int_equal(g->guest_requests, HDHA_GUEST_REQUESTS_TAKEOVER);
 
         assert_ptr_equal(hdha_config_find_group(c, "nic0"), g);
         assert_null(hdha_config_find_group(c, "nic1"));
@@ -511,8 +527,10 @@ static void test_group_value_errors(void **state) {
                    "VcpuPeriod=1000001\n"                  /* 10 */
                    "ReleaseTimeoutSec=0\n"                 /* 11 */
                    "Frobnicate=yes\n"                      /* 12 */
-                   "[Daemon]\n"                            /* 13 */
-                   "LibvirtURI=x:y\n");                    /* 14 */
+                   "GuestHeartbeatSec=3601\n"              /* 13 */
+                   "GuestRequests=everything\n"            /* 14 */
+                   "[Daemon]\n"                            /* 15 */
+                   "LibvirtURI=x:y\n");                    /* 16 */
         write_file(dir, "groups.d/h.conf",
                    "[Group]\n"
                    "Device=0000:04:00.0\n"
@@ -522,7 +540,8 @@ static void test_group_value_errors(void **state) {
                    "VcpuPeriod=-5\n"
                    "ReleaseTimeoutSec=3601\n"
                    "Policy=pacemaker\n"
-                   "Policy=auto\n");
+                   "Policy=auto\n"
+                   "GuestHeartbeatSec=-1\n");
         assert_load_fails(dir, (const char *const[]) {
                 "@/groups.d/g.conf:2: Device=: Invalid PCI address or node device name '0000:03:00.8'",
                 "@/groups.d/g.conf:3: Device=: Duplicate key, first set on line 2",
@@ -535,12 +554,15 @@ static void test_group_value_errors(void **state) {
                 "@/groups.d/g.conf:10: VcpuPeriod=: Value '1000001' out of range, expected 1000..1000000",
                 "@/groups.d/g.conf:11: ReleaseTimeoutSec=: Value '0' out of range, expected 1..3600",
                 "@/groups.d/g.conf:12: Frobnicate=: Unknown key in section [Group]",
-                "@/groups.d/g.conf:13: Unknown section [Daemon]",
+                "@/groups.d/g.conf:13: GuestHeartbeatSec=: Value '3601' out of range, expected 0..3600",
+                "@/groups.d/g.conf:14: GuestRequests=: Invalid value 'everything', expected none, release or takeover",
+                "@/groups.d/g.conf:15: Unknown section [Daemon]",
                 "@/groups.d/h.conf:4: ActiveVcpuQuota=: Value '17592186044416' out of range, expected -1 or 1000..17592186044415",
                 "@/groups.d/h.conf:5: StandbyVcpuQuota=: Value '-2' out of range, expected -1 or 1000..17592186044415",
                 "@/groups.d/h.conf:6: VcpuPeriod=: Invalid number '-5', expected 1000..1000000",
                 "@/groups.d/h.conf:7: ReleaseTimeoutSec=: Value '3601' out of range, expected 1..3600",
                 "@/groups.d/h.conf:9: Policy=: Duplicate key, first set on line 8",
+                "@/groups.d/h.conf:10: GuestHeartbeatSec=: Invalid number '-1', expected 0..3600",
                 NULL });
 }
 

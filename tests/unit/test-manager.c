@@ -446,6 +446,26 @@ static void command(Run *run, char *line) {
                 else
                         fprintf(run->out, "instance: %s %s%s score=%d\n", mem.domain, hdha_role_to_string(mem.role),
                                 mem.holder ? " holder" : "", mem.score);
+        } else if (strcmp(argv[0], "guest-failed") == 0 && argc >= 3) {
+                /* guest-failed DOMAIN REASON...: its guest's heartbeat lost, or its check failed. */
+                char buf[256] = "";
+                for (int i = 2; i < argc; i++)
+                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > 2 ? " " : "", argv[i]);
+                r = hdha_manager_guest_failed(run->m, argv[1], buf);
+                fprintf(run->out, "guest-failed: %s\n", r < 0 ? strerror(-r) : r ? "marked failed" : "ignored");
+        } else if (strcmp(argv[0], "guest-request") == 0 && argc == 3) {
+                /* guest-request DOMAIN release|takeover */
+                HdhaGuestRefusal refusal = HDHA_GUEST_REFUSED_FAILED;
+                const char *message = NULL;
+
+                r = hdha_manager_guest_request(run->m, argv[1], hdha_guest_verb_from_string(argv[2]), &refusal,
+                                               &message);
+                if (r == -EPERM)
+                        fprintf(run->out, "guest-request: refused %s (%s)\n", hdha_guest_refusal_to_string(refusal),
+                                message);
+                else
+                        fprintf(run->out, "guest-request: %s (%s)\n", r < 0 ? strerror(-r) : "accepted",
+                                strna(message));
         } else if (strcmp(argv[0], "pcmk-score-lost") == 0 && argc == 3) {
                 /* pcmk-score-lost RESOURCE NODE: its score command failed. */
                 hdha_manager_pacemaker_score_lost(run->m, argv[1], argv[2]);
