@@ -26,7 +26,7 @@ step() {
 	if "$@"; then pass "$what ($((SECONDS - start)) s)"; else fail "$what ($((SECONDS - start)) s)"; fi
 }
 
-packages=(hostdev-ha hostdev-ha-resource-agents)
+packages=(hostdev-ha hostdev-ha-resource-agents hostdev-ha-guest)
 
 # What a purge must leave behind: nothing of the packages' files, their
 # folders of their own, the unit's enable links, the allocation table.
@@ -38,7 +38,7 @@ left_behind() {
 	done <"$builddir/packages/installed-files"
 	for f in /etc/hostdev-ha /var/lib/hostdev-ha /usr/libexec/hostdev-ha \
 		/usr/lib/ocf/resource.d/hostdev-ha /usr/share/doc/hostdev-ha \
-		/usr/share/doc/hostdev-ha-resource-agents \
+		/usr/share/doc/hostdev-ha-resource-agents /usr/share/doc/hostdev-ha-guest \
 		/etc/systemd/system/multi-user.target.wants/hostdev-had.service \
 		/etc/systemd/system/dbus-org.hostdevha.Manager1.service; do
 		[ -e "$f" ] || [ -L "$f" ] && echo "$f"
@@ -54,7 +54,8 @@ purge() {
 step "make deb: the packages built, lintian without errors" \
 	env DEB_BUILD_OPTIONS=nocheck make deb
 
-debs=("$builddir"/packages/deb/hostdev-ha_*.deb "$builddir"/packages/deb/hostdev-ha-resource-agents_*.deb)
+debs=("$builddir"/packages/deb/hostdev-ha_*.deb "$builddir"/packages/deb/hostdev-ha-resource-agents_*.deb
+	"$builddir"/packages/deb/hostdev-ha-guest_*.deb)
 if [ "$failed" = 0 ]; then
 	if DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]}" \
 		>"$builddir/packages/install.log" 2>&1; then
