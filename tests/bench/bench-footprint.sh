@@ -15,33 +15,18 @@ builddir=${abs_top_builddir:?run by make bench-footprint}
 daemon=${HOSTDEV_HAD:-$builddir/hostdev-had}
 idle=${BENCH_FOOTPRINT_IDLE_S:-60}
 work=$(mktemp -d "$builddir/tests/bench/footprint.XXXXXX")
-bus_pid=
+# shellcheck source=tests/bench/bench-bus.sh
+. "${abs_top_srcdir:?}/tests/bench/bench-bus.sh"
 daemon_pid=
 cleanup() {
 	if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; fi
-	if [ -n "$bus_pid" ]; then kill "$bus_pid" 2>/dev/null || true; fi
+	if [ -n "$bench_bus_pid" ]; then kill "$bench_bus_pid" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-cat >"$work/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$work/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-CONF
-dbus-daemon --config-file="$work/bus.conf" --fork --print-pid=3 --print-address=4 3>"$work/pid" 4>"$work/address"
-bus_pid=$(cat "$work/pid")
-address=$(cat "$work/address")
+bench_bus_start "$work"
+address=$bench_bus_address
 
 # setup N: N groups of two running test-driver domains, policy manual.
 setup() {
