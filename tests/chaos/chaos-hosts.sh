@@ -42,6 +42,9 @@ export CHAOS_S CHAOS_SEED CHAOS_BOUND_S CHAOS_LAB=hosts
 . "$LAB_HOME/lab-nodes.sh"
 # shellcheck source=tests/lab/lab-hosts.sh
 . "$LAB_HOME/lab-hosts.sh"
+# lab_libvirt_answers, for the witnesses' event loops on each node's libvirtd.
+# shellcheck source=tests/lab/lab-libvirt.sh
+. "$LAB_HOME/lab-libvirt.sh"
 CHAOS_HOME=$LAB_HOME/../chaos
 # shellcheck source=tests/chaos/chaos-random.sh
 . "$CHAOS_HOME/chaos-random.sh"
@@ -76,11 +79,12 @@ chaos_hosts_view() {
 chaos_hosts_settled() {
 	local s
 	chaos_hosts_view
-	lab_node_is_on 1 && lab_node_is_on 2 && lab_nodes_online 1 2 || return 1
-	for s in 1 2; do
-		lab_hosts_settled "$s" && return 0
-	done
-	return 1
+	if ! { lab_node_is_on 1 && lab_node_is_on 2 && lab_nodes_online 1 2; }; then
+		echo "a node off or not online" >"$LAB_HOSTS_OUT/settled"
+		return 1
+	fi
+	s=$(lab_hosts_placement | awk '$1 == "nic0-site" && $2 == "Started" { print $3 }')
+	lab_hosts_settled "${s#lab-node}"
 }
 
 # chaos_hosts_daemon_alive N: node N's hostdev-had runs (its pid is the node's).
