@@ -20,6 +20,8 @@ chaos_hosts_fault_kinds=(
 	power-off-holder  # the holding host powered off, on again 0-20 s later
 	cut-network       # a host's link to the other down for 2-15 s
 	kill-daemon       # SIGKILL of a host's hostdev-had, started again 0-1.5 s later
+	crm-fail-holder   # crm_resource --fail of the promoted instance
+	move-site         # crm_resource --move of nic0-site to the other host, --clear once there
 )
 
 # chaos_hosts_pick_holder: REPLY "N DOMAIN", the holder seen in libvirt.
@@ -95,4 +97,32 @@ chaos_hosts_fault_kill_daemon() {
 	lab_node_run "$n" lab_daemon_kill
 	chaos_sleep_ms 1500
 	lab_node_run "$n" lab_daemon_start >/dev/null 2>&1 || chaos_note="$chaos_note (not started again)"
+}
+
+chaos_hosts_fault_crm_fail_holder() {
+	local inst node
+	read -r inst node < <(lab_hosts_placement | awk '$2 == "Promoted" { print $1, $3; exit }')
+	chaos_note="${inst:-nothing promoted} on ${node:--}"
+	chaos_t0=$(chaos_now_ms)
+	lab_node_run "$LAB_NODES_VIEW" crm_resource --fail -r "$inst" -N "$node" >/dev/null 2>&1 ||
+		chaos_note="$chaos_note (crm_resource --fail failed)"
+}
+
+# chaos_hosts_site_on NODE: nic0-site started on NODE.
+chaos_hosts_site_on() {
+	[ "$(lab_hosts_placement | awk '$1 == "nic0-site" && $2 == "Started" { print $3 }')" = "$1" ]
+}
+
+# As docs/pacemaker.md moves the group to the other host on purpose.
+chaos_hosts_fault_move_site() {
+	local from to
+	from=$(lab_hosts_placement | awk '$1 == "nic0-site" && $2 == "Started" { print $3 }')
+	to=lab-node$((3 - ${from#lab-node}))
+	chaos_note="from $from to $to"
+	chaos_t0=$(chaos_now_ms)
+	lab_node_run "$LAB_NODES_VIEW" crm_resource --move -r nic0-site -N "$to" >/dev/null 2>&1 ||
+		chaos_note="$chaos_note (crm_resource --move failed)"
+	lab_wait_for 120 chaos_hosts_site_on "$to" || chaos_note="$chaos_note (not there after 120 s)"
+	lab_node_run "$LAB_NODES_VIEW" crm_resource --clear -r nic0-site >/dev/null 2>&1 ||
+		chaos_note="$chaos_note (crm_resource --clear failed)"
 }
