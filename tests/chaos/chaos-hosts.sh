@@ -93,13 +93,22 @@ chaos_hosts_daemon_alive() {
 	[ -s "$f" ] && lab_node_run "$1" lab_alive "$(cat "$f")" 2>/dev/null
 }
 
+# chaos_hosts_quorate N: node N's Corosync has quorum.
+chaos_hosts_quorate() {
+	lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'
+}
+
 chaos_hosts_supervise() {
-	local n
+	local n o
 	chaos_hosts_view
 	for n in 1 2; do
+		o=$((3 - n))
 		if ! lab_node_is_on "$n"; then
-			# Once Pacemaker has it down and clean: fenced, nothing pending.
-			if ! lab_node_is_on $((3 - n)) || LAB_NODES_VIEW=$((3 - n)) lab_nodes_down "$n"; then
+			# Once Pacemaker has it down and clean (fenced, nothing pending);
+			# or when the other node cannot get there: off too, or powered on
+			# again without quorum (wait_for_all: it waits for this one), as
+			# after a cut where each node fenced the other.
+			if ! lab_node_is_on "$o" || ! chaos_hosts_quorate "$o" || LAB_NODES_VIEW=$o lab_nodes_down "$n"; then
 				chaos_note="$chaos_note (lab-node$n powered on again)"
 				lab_hosts_power on "$n"
 			fi
