@@ -38,6 +38,9 @@ lab_agent_install() {
 	mount -t tmpfs -o mode=0755 lab-ocf "$LAB_OCF_RA_DIR" || return 1
 	for p in "$LAB_DIR"/ocf-system/*/; do
 		p=$(basename "$p")
+		# The lab's own, below; a hostdev-ha the system has (another lab
+		# that got it there, for a moment) would make that mkdir fail.
+		[ "$p" = hostdev-ha ] && continue
 		mkdir "$LAB_OCF_RA_DIR/$p" && mount --bind "$LAB_DIR/ocf-system/$p" "$LAB_OCF_RA_DIR/$p" || return 1
 	done
 	mkdir "$LAB_OCF_RA_DIR/hostdev-ha" && install -m 0755 "$LAB_AGENT_SRC" "$LAB_AGENT.real" || return 1
