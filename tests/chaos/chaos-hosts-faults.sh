@@ -72,7 +72,7 @@ chaos_hosts_fault_power_off_holder() {
 	lab_hosts_power off "$n" || chaos_note="$chaos_note (power off failed)"
 	chaos_sleep_ms 20000
 	# Fenced meanwhile, or not: on again, as the person at the switch would.
-	lab_node_is_on "$n" || lab_hosts_power on "$n" || chaos_note="$chaos_note (power on failed)"
+	lab_node_is_on "$n" || chaos_hosts_power_on "$n"
 }
 
 chaos_hosts_fault_cut_network() {

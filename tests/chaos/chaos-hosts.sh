@@ -93,6 +93,15 @@ chaos_hosts_daemon_alive() {
 	[ -s "$f" ] && lab_node_run "$1" lab_alive "$(cat "$f")" 2>/dev/null
 }
 
+# chaos_hosts_power_on N: on; a boot that failed half-way (its boot list,
+# its cluster) leaves the node off again, for the next try.
+chaos_hosts_power_on() {
+	lab_hosts_power on "$1" 2>/dev/null && return 0
+	chaos_note="$chaos_note (lab-node$1 did not boot: off again)"
+	lab_hosts_power off "$1" 2>/dev/null
+	return 1
+}
+
 # chaos_hosts_quorate N: node N's Corosync has quorum.
 chaos_hosts_quorate() {
 	lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'
@@ -110,7 +119,8 @@ chaos_hosts_supervise() {
 			# after a cut where each node fenced the other.
 			if ! lab_node_is_on "$o" || ! chaos_hosts_quorate "$o" || LAB_NODES_VIEW=$o lab_nodes_down "$n"; then
 				chaos_note="$chaos_note (lab-node$n powered on again)"
-				lab_hosts_power on "$n"
+				# A boot that failed half-way is tried again from off.
+				chaos_hosts_power_on "$n"
 			fi
 		elif ! chaos_hosts_daemon_alive "$n"; then
 			chaos_note="$chaos_note (hostdev-had of lab-node$n started again)"
