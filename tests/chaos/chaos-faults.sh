@@ -4,7 +4,7 @@
 # A fault sets chaos_t0 (ms) when it does the harm, adds what it hit to
 # chaos_note, and returns; the driver then waits for every group to settle.
 # What a fault starts and leaves running (a hostdevctl call that waits for
-# its operation) goes through chaos_bg.  Randomness only from chaos_rand, so
+# its operation) goes through chaos_bg.  Randomness only from chaos-random.sh, so
 # that a seed replays the same choices.
 #
 # A service the fault stops is started again by the fault itself, as
@@ -30,20 +30,6 @@ chaos_fault_kinds=(
 
 # shellcheck disable=SC2034 # chaos.sh reads it
 chaos_mark() { chaos_t0=$(chaos_now_ms); }
-
-# chaos_sleep_ms MAX: a random pause of 0..MAX ms.
-chaos_sleep_ms() {
-	chaos_rand "$(($1 + 1))"
-	sleep "$(printf '%d.%03d' $((REPLY / 1000)) $((REPLY % 1000)))"
-}
-
-# chaos_pick "WORD...": REPLY is one of the words.
-chaos_pick() {
-	local -a w
-	read -r -a w <<<"$1"
-	chaos_rand "${#w[@]}"
-	REPLY=${w[REPLY]}
-}
 
 chaos_qemu_kill() {
 	local f=/run/libvirt/qemu/$1.pid

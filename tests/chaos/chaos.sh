@@ -48,6 +48,8 @@ export CHAOS_S CHAOS_SEED CHAOS_GROUPS CHAOS_BOUND_S
 # shellcheck source=tests/lab/lab-hook.sh
 . "$LAB_HOME/lab-hook.sh"
 CHAOS_HOME=$LAB_HOME/../chaos
+# shellcheck source=tests/chaos/chaos-random.sh
+. "$CHAOS_HOME/chaos-random.sh"
 # shellcheck source=tests/chaos/chaos-witness.sh
 . "$CHAOS_HOME/chaos-witness.sh"
 # shellcheck source=tests/chaos/chaos-faults.sh
@@ -69,14 +71,6 @@ chaos_members() {
 	esac
 }
 chaos_alias() { echo "ua-hostdev-$1"; }
-
-# A linear congruential generator: the same seed, the same choices.
-chaos_rng=$CHAOS_SEED
-# chaos_rand N: REPLY in 0..N-1.
-chaos_rand() {
-	chaos_rng=$(((chaos_rng * 1103515245 + 12345) % 2147483648))
-	REPLY=$(((chaos_rng >> 16) % $1))
-}
 
 chaos_bg_pids=()
 # chaos_bg COMMAND...: in the background, its output in calls.log.
