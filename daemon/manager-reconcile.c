@@ -250,11 +250,13 @@ static const char *resolve_holders(ManagerGroup *g) {
 
 /* The holder shut off while no operation was in flight and nobody heard of
  * it (the daemon was down, or the connection): a failure, treated as if
- * its event had come, so that policy auto fails over. Its name, or NULL. */
+ * its event had come, so that policy auto fails over. Its name, or NULL.
+ * Not under Pacemaker: there the agent's probe after a restart says what
+ * runs, and a failure would be a failed action after every power cycle. */
 static const char *holder_died(const ManagerGroup *g, const char *holder) {
         const char *a = g->table->active;
 
-        if (holder || !a || g->table->operation != HDHA_OPERATION_NONE || member_running(g, a))
+        if (g->config->policy == HDHA_POLICY_PACEMAKER || holder || !a || g->table->operation != HDHA_OPERATION_NONE || member_running(g, a))
                 return NULL;
         return a;
 }
@@ -270,8 +272,6 @@ static void reconcile_roles(ManagerGroup *g, const char *holder) {
                 manager_group_set_role(g, dead, HDHA_ROLE_FAILED, "reconciled");
                 if (m->env.member_failed)
                         m->env.member_failed(m->env.userdata, g->name, dead, "shut off unseen");
-                if (g->config->policy == HDHA_POLICY_PACEMAKER)
-                        manager_group_pcmk_member_failed(g, dead, "shut off unseen");
         } else if (!dead)
                 manager_group_set_holder(g, holder, "reconciled");
         for (size_t i = 0; i < c->n_domains; i++) {
