@@ -412,19 +412,21 @@ static void help(void) {
                "     --rebuild-table      ignore the allocation table file and rebuild it from\n"
                "                          libvirt's live state (after a corrupt table)\n"
                "     --log-level=LEVEL    debug, info (default), notice, warning, err\n"
+               "     --log-time           start each line on stderr with its time (UTC, in us)\n"
                "  -h --help               show this help\n"
                "     --version            show the version\n",
                HDHA_DEFAULT_CONFIG_DIR);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_URI = 0x100, ARG_CHECK, ARG_REBUILD, ARG_LOG_LEVEL, ARG_VERSION };
+        enum { ARG_URI = 0x100, ARG_CHECK, ARG_REBUILD, ARG_LOG_LEVEL, ARG_LOG_TIME, ARG_VERSION };
         static const struct option options[] = {
                 { "config-dir", required_argument, NULL, 'c' },
                 { "libvirt-uri", required_argument, NULL, ARG_URI },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "rebuild-table", no_argument, NULL, ARG_REBUILD },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "log-time", no_argument, NULL, ARG_LOG_TIME },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
@@ -460,6 +462,9 @@ static int parse_argv(int argc, char *argv[]) {
                         hdha_log_set_max_level(level);
                         break;
                 }
+                case ARG_LOG_TIME:
+                        hdha_log_set_time(true);
+                        break;
                 case 'h':
                         help();
                         return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
 
@@ -13,6 +14,7 @@
 static const char *log_ident = "hostdev-ha";
 static int log_max_level = LOG_INFO;
 static int log_to_journal = -1; /* -1: not decided yet */
+static bool log_time;
 static HdhaLogSink log_sink;
 static void *log_sink_userdata;
 
@@ -38,6 +40,10 @@ void hdha_log_open(const char *ident) {
 
 void hdha_log_set_max_level(int level) {
         log_max_level = level;
+}
+
+void hdha_log_set_time(bool on) {
+        log_time = on;
 }
 
 void hdha_log_set_sink(HdhaLogSink sink, void *userdata) {
@@ -91,6 +97,18 @@ static void log_dispatch(int level, const char *file, int line, const char *func
                         return;
         }
 
+        if (log_time) {
+                /* UTC with microseconds: lines from several hosts and
+                 * programs sort into one timeline. */
+                struct timespec ts;
+                struct tm tm;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                gmtime_r(&ts.tv_sec, &tm);
+                fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s%s\n", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, level_prefix(level), text);
+                return;
+        }
         fprintf(stderr, "%s%s\n", level_prefix(level), text);
 }
 

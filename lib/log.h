@@ -14,6 +14,9 @@
 
 void hdha_log_open(const char *ident);
 void hdha_log_set_max_level(int level);
+/* Lines on stderr start with the time they were logged (the journal keeps
+ * its own). */
+void hdha_log_set_time(bool on);
 
 /* For tests: send every line to a callback instead. */
 typedef void (*HdhaLogSink)(int level, const char *line, void *userdata);

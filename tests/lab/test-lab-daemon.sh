@@ -84,6 +84,9 @@ lab_daemon_group nic0 manual vm-a vm-b
 sed -i 's/^ReleaseTimeoutSec=.*/ReleaseTimeoutSec=60/' "$LAB_DAEMON_CONFIG/groups.d/nic0.conf"
 check "hostdev-had --check-config accepts the lab's configuration" \
 	"$LAB_DAEMON" --check-config --config-dir="$LAB_DAEMON_CONFIG"
+check "hostdev-had --log-time: its lines start with the time, UTC in us" \
+	eval '"$LAB_DAEMON" --log-time --check-config --config-dir="$LAB_DIR/no-such-dir" 2>&1 |
+		grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z error: "'
 check "hostdev-had starts and owns its name" lab_daemon_start
 check "nothing allocated at first" eval '[ "$(active)" = "s \"\"" ]'
 check "device on no guest" exclusive ""
