@@ -12,8 +12,9 @@
 #       moves the site, host 2's standby takes the device once host 2's
 #       hostdev-had has the group's cluster token.
 # Each with a timeline, ms after the fault: the power switch, Corosync's and
-# Pacemaker's logs of both nodes, both daemons' logs and the guests'
-# consoles (stamped on arrival), libvirtd's events (its own times). A
+# Pacemaker's logs of both nodes and both daemons' logs (each with its
+# own times; hostdev-had runs with --log-time), the guests' consoles
+# (stamped on arrival), libvirtd's events (as virsh received them). A
 # sampler reads every node's guests throughout (one virsh call per node): the
 # device is never on two guests in the whole cluster. Everything is in
 # $LAB_DIR/demo (test-lab-demo-hosts.sh reads it).

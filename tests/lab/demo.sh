@@ -13,9 +13,9 @@
 #
 # --keep leaves the lab up afterwards and says how to enter it and how to
 # tear it down. --hosts 2: the two-host demo instead (demo-hosts.sh). Sources of the timelines, every line stamped in ms on
-# arrival unless it carries its own time: the daemon's stderr, both guests'
-# serial consoles, `hostdevctl monitor --json` (its own stamps), Pacemaker's
-# log (its own stamps), and a sampler of both live XMLs and CPU quotas
+# arrival unless it carries its own time: the daemon's log (its own stamps,
+# --log-time), both guests' serial consoles, `hostdevctl monitor --json`
+# (its own stamps), Pacemaker's log (its own stamps), and a sampler of both live XMLs and CPU quotas
 # (virsh), which also proves the device was never on two VMs. Everything
 # is in $LAB_DIR/demo (test-lab-demo.sh reads it).
 # shellcheck disable=SC2016 # bash -c '...' and eval '...' expand when they run
@@ -302,7 +302,7 @@ daemon_events() {
 		"Group 'nic0': Pacemaker promoted '"*)
 			d=${l#*promoted \'}; printf '%s\tdaemon\tsees %s promoted: the switch is done\n' "$t" "${d%%\'*}" ;;
 		esac
-	done <"$LAB_DIR/hostdev-had.log"
+	done < <(lab_stamped_lines "$LAB_DIR/hostdev-had.log")
 }
 
 console_events() {
@@ -424,12 +424,9 @@ lab_libvirt_start || fail "libvirtd did not start"
 lab_daemon_group nic0 pacemaker vm-a vm-b
 echo "StandbyVcpuQuota=$standby_quota" >>"$LAB_DAEMON_CONFIG/groups.d/nic0.conf"
 
-# The daemon's log, every line stamped on arrival.
-mkfifo "$D/daemon.fifo"
-bg daemon-stamp bash -c 'stamp <"$0" >>"$1"' "$D/daemon.fifo" "$LAB_DIR/hostdev-had.log"
-( setsid "$LAB_DAEMON" --config-dir="$LAB_DAEMON_CONFIG" </dev/null >"$D/daemon.fifo" 2>&1 &
-  echo $! >"$LAB_DIR/hostdev-had.pid" )
-lab_wait_for 30 lab_daemon_owns_name || fail "hostdev-had did not start: $(tail -n 5 "$LAB_DIR/hostdev-had.log")"
+# The daemon stamps its own lines: their order against Pacemaker's (which
+# also has its own times) is what happened, however late they are read.
+lab_daemon_start --log-time 2>"$D/daemon.err" || fail "hostdev-had did not start: $(cat "$D/daemon.err")"
 lab_agent_install || fail "cannot install the agent"
 lab_cluster_start 2>"$D/cluster.err" || fail "the cluster did not start: $(cat "$D/cluster.err")"
 

@@ -14,6 +14,16 @@ mkdir -p "$LAB_CACHE"
 lab_log() { printf '# %s %s\n' "$(date +%T.%3N)" "$*" >&2; }
 lab_die() { printf 'lab: %s\n' "$*" >&2; exit 99; }
 
+# lab_stamped_lines FILE: the lines of a log hostdev-had wrote with
+# --log-time ("2026-12-01T19:35:12.063412Z TEXT"), each as "TIME_US TEXT"
+# (us since the epoch).
+lab_stamped_lines() {
+	local lines stamps
+	lines=$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ' "$1" 2>/dev/null) || return 0
+	stamps=$(cut -d ' ' -f 1 <<<"$lines" | date -f - +%s%6N) || return 0
+	paste -d ' ' <(echo "$stamps") <(cut -d ' ' -f 2- <<<"$lines")
+}
+
 # lab_bind SRC TARGET: bind-mount SRC (created) over the existing TARGET.
 lab_bind() {
 	mkdir -p "$1"

@@ -29,7 +29,7 @@
 #                              node read with one virsh call (from the lab)
 #   lab_hosts_watch_start N    libvirtd's events of node N (virsh event, from
 #                              the lab) appended to $LAB_HOSTS_OUT/events-N
-#   lab_hosts_logs_start       each node's hostdev-had log and guest consoles
+#   lab_hosts_logs_start       each guest console, stamped on arrival (hostdev-had stamps its own log)
 #                              stamped on arrival, in $LAB_HOSTS_OUT
 #   lab_hosts_events FROM TO   what everybody did between two times (us since
 #                              the epoch): "TIME_US<TAB>WHO<TAB>WHAT" lines,
@@ -66,8 +66,9 @@ lab_hosts_node_services() {
 	lab_node_run "$n" lab_daemon_group nic0 pacemaker "$@" &&
 		echo "StandbyVcpuQuota=$LAB_HOSTS_STANDBY_QUOTA" >>"$conf/groups.d/nic0.conf" &&
 		printf '[Cluster]\nEnabled=yes\nQuorumLossReleaseSec=%s\n' "$LAB_HOSTS_QLR" >>"$conf/hostdev-ha.conf" &&
-		lab_node_run "$n" lab_daemon_start && lab_node_run "$n" lab_agent_install &&
-		printf '%s\n' lab_bus_start lab_libvirt_start lab_daemon_start lab_agent_install >"$LAB_DIR/node$n/boot"
+		lab_node_run "$n" lab_daemon_start --log-time && lab_node_run "$n" lab_agent_install &&
+		printf '%s\n' lab_bus_start lab_libvirt_start "lab_daemon_start --log-time" lab_agent_install \
+			>"$LAB_DIR/node$n/boot"
 }
 
 # lab_hosts_recipe: the documented pcs lines of "One group across hosts",
@@ -242,12 +243,11 @@ lab_hosts_stamp() {
 }
 export -f lab_hosts_stamp
 
+# Each hostdev-had stamps its own lines (--log-time): only the consoles are
+# stamped here, on arrival.
 lab_hosts_logs_start() {
 	local n d f
 	for n in 1 2; do
-		touch "$LAB_DIR/node$n/hostdev-had.log"
-		lab_hosts_bg "daemon-$n" bash -c 'tail -n +1 -F "$0" 2>/dev/null | lab_hosts_stamp >>"$1"' \
-			"$LAB_DIR/node$n/hostdev-had.log" "$LAB_HOSTS_OUT/daemon-$n"
 		for d in ${lab_hosts_domains[$n]}; do
 			f=$LAB_DIR/node$n/$d.console
 			touch "$f"
@@ -317,7 +317,6 @@ lab_hosts_corosync_events() {
 lab_hosts_daemon_events() {
 	local n t l asked last more
 	for n in 1 2; do
-		[ -r "$LAB_HOSTS_OUT/daemon-$n" ] || continue
 		asked=0 more=0 last=
 		while read -r t l; do
 			in_window "$t" "$1" "$2" || continue
@@ -337,7 +336,7 @@ lab_hosts_daemon_events() {
 				asked=0 more=0
 			fi
 			printf '%s\tdaemon@%s\t%s\n' "$t" "$n" "${l:0:170}"
-		done <"$LAB_HOSTS_OUT/daemon-$n"
+		done < <(lab_stamped_lines "$LAB_DIR/node$n/hostdev-had.log")
 	done
 }
 

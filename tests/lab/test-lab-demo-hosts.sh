@@ -27,21 +27,8 @@ diag "demo --hosts 2: status $rc in $((($(date +%s%N) - t) / 1000000)) ms"
 check "the demo ends with status 0" test "$rc" = 0 || tail -n 20 "$out" | while IFS= read -r l; do diag "$l"; done
 
 section() { sed -n "/$1/,/$2/p" "$out"; }
-# in_order TEXT ERE...: each ERE matches a line of TEXT below the line the
-# previous one matched; says which one is missing or out of order.
-in_order() {
-	local text=$1 ere n=0 line
-	shift
-	for ere; do
-		line=$(tail -n "+$((n + 1))" <<<"$text" | grep -n -m 1 -E -- "$ere" | cut -d: -f1)
-		if [ -z "$line" ]; then
-			diag "no '$ere' after line $n of:"
-			while IFS= read -r l; do diag "  $l"; done <<<"$text"
-			return 1
-		fi
-		n=$((n + line))
-	done
-}
+# shellcheck source=tests/lab/lab-timeline.sh
+. "$LAB_HOME/lab-timeline.sh"
 
 check "the documented pcs lines shown, host1 and host2 as lab-node1 and lab-node2" \
 	eval 'grep -q "^    pcs -f nic0.xml constraint location nic0-site prefers lab-node1=100$" "$out" &&
@@ -56,17 +43,19 @@ tb=$(section '^== (b)' '^After (b)')
 check "both sections have a timeline, every line with a time and an offset" \
 	eval '[ -n "$ta" ] && [ -n "$tb" ] && [ -z "$(grep -E "^    [0-9]{2}:" <<<"$ta$tb" | grep -vE "$T")" ]'
 
-check "(a): killed, seen and reported, demoted, promoted on host 1, device-added, back as a standby" \
+check "(a): killed, seen and reported, demoted, promoted on host 1, attached, back as a standby" \
 	in_order "$ta" \
 	"${T}demo +kill -9 of $a's QEMU on lab-node1" \
 	"${T}daemon@1 +nic0/$a: active --stopped--> failed" \
 	"${T}daemon@1 +Group 'nic0': '$a' failed .*reporting it to Pacemaker as 'nic0-lab-node1:[01]' on 'lab-node1'" \
 	"${T}pacemaker +(demote|stop) nic0-lab-node1:[01] \($a\) on lab-node1" \
 	"${T}pacemaker +promote nic0-lab-node1:[01] \($s\) on lab-node1" \
-	"${T}libvirt@1 +'device-added' for domain '$s'" \
+	"${T}daemon@1 +Group 'nic0': switch finished, device on '$s'" \
 	"${T}pacemaker +promote of nic0-lab-node1:[01] \($s\) done: ok" \
 	"${T}pacemaker +start nic0-lab-node1:[01] \($a\) on lab-node1" \
 	"${T}demo +all settled: $s active on lab-node1, $a a standby again, site on lab-node1"
+check "(a): libvirtd's device-added on $s after the promote began" \
+	after "$ta" "${T}pacemaker +promote nic0-lab-node1:[01] \($s\) on lab-node1" "${T}libvirt@1 +'device-added' for domain '$s'"
 check "(a): the guest $s sees the device appear" \
 	eval 'grep -qE "${T}guest $s +kernel: a PCI device appeared" <<<"$ta"'
 check "(a): nothing of host 2 promoted, the site not moved" \
@@ -85,7 +74,7 @@ check "(b): powered off, left the ring, fenced, site on host 2, promoted, token,
 	"${T}pacemaker +start nic0-site \(site\) on lab-node2" \
 	"${T}pacemaker +promote nic0-lab-node2:[01] \($b\) on lab-node2" \
 	"${T}daemon@2 +Group 'nic0': token free --request--> held: granted to node 2 for '$b'" \
-	"${T}libvirt@2 +'device-added' for domain '$b'" \
+	"${T}daemon@2 +Group 'nic0': switch finished, device on '$b'" \
 	"${T}pacemaker +promote of nic0-lab-node2:[01] \($b\) done: ok" \
 	"${T}demo +all settled: $b active on lab-node2, nic0-site on lab-node2, lab-node1 off"
 check "(b): host 2's hostdev-had: the token orphaned by host 1's departure, freed by the expiry, granted to host 2" \
@@ -93,6 +82,9 @@ check "(b): host 2's hostdev-had: the token orphaned by host 1's departure, free
 	"${T}daemon@2 +.*Group 'nic0': token held --holder-left--> orphaned: node 1 left" \
 	"${T}daemon@2 +Group 'nic0': token orphaned --expire--> free" \
 	"${T}daemon@2 +Group 'nic0': token free --request--> held: granted to node 2 for '$b'"
+check "(b): libvirtd's device-added on $b after host 2 got the token" \
+	after "$tb" "${T}daemon@2 +Group 'nic0': token free --request--> held: granted to node 2 for '$b'" \
+		"${T}libvirt@2 +'device-added' for domain '$b'"
 check "(b): the guest $b sees the device appear" \
 	eval 'grep -qE "${T}guest $b +kernel: a PCI device appeared" <<<"$tb"'
 check "(b): what took the time is printed, every step found" \

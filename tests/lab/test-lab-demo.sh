@@ -29,23 +29,8 @@ check "the demo ends with status 0" test "$rc" = 0 || tail -n 20 "$out" | while 
 # the next matching TO.
 section() { sed -n "/$1/,/$2/p" "$out"; }
 
-# in_order TEXT ERE...: each ERE matches a line of TEXT below the line the
-# previous one matched; says which one is missing or out of order.
-in_order() {
-	local text=$1 ere n=0 line
-	shift
-	for ere; do
-		line=$(tail -n "+$((n + 1))" <<<"$text" | grep -n -m 1 -E -- "$ere" | cut -d: -f1)
-		if [ -z "$line" ]; then
-			diag "no '$ere' after line $n of:"
-			while IFS= read -r l; do diag "  $l"; done <<<"$text"
-			return 1
-		fi
-		n=$((n + line))
-	done
-}
-# after TEXT ERE1 ERE2: a line matching ERE2 below the first matching ERE1.
-after() { in_order "$1" "$2" "$3"; }
+# shellcheck source=tests/lab/lab-timeline.sh
+. "$LAB_HOME/lab-timeline.sh"
 
 a=$(sed -n 's/.*promoted nic0:[0-9]*: \(vm-[ab]\) holds the device\..*/\1/p' "$out")
 if [ "$a" = vm-a ]; then s=vm-b; else s=vm-a; fi
