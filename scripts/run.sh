@@ -6,7 +6,8 @@
 # builds out of tree (in $BUILDDIR, default ./build), then runs the demo,
 # the whole test suite, or the benchmarks. --keep leaves the demo's lab up
 # (see tests/lab/demo.sh); --hosts 2 runs the two-host demo
-# (tests/lab/demo-hosts.sh).
+# (tests/lab/demo-hosts.sh). CHECK_TESTS=LIST: check runs only those tests
+# (make check TESTS=LIST; CI passes '$(sanitizer_tests)').
 set -eu
 
 usage() { echo "usage: $0 demo [--keep] [--hosts 2]|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
@@ -43,6 +44,6 @@ make -j"$jobs"
 
 case $what in
 demo) exec make demo DEMO_ARGS="$demo_args" ;;
-check) exec make -j"$jobs" check ;;
+check) exec make -j"$jobs" check ${CHECK_TESTS:+"TESTS=$CHECK_TESTS"} ;;
 bench) exec make bench ;;
 esac
