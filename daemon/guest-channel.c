@@ -538,6 +538,14 @@ int hdha_guest_channels_set_config(HdhaGuestChannels *c, const HdhaConfig *confi
         if (!members || !fresh) {
                 free(members);
                 free(fresh);
+                /* Every member points into the configuration being
+                 * replaced: none may outlive it. */
+                for (size_t k = 0; k < c->n_members; k++) {
+                        member_disconnect(c->members[k], "out of memory while the configuration changed");
+                        member_free(c->members[k]);
+                }
+                c->members = mfree(c->members);
+                c->n_members = 0;
                 return -ENOMEM;
         }
 
