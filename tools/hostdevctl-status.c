@@ -124,8 +124,72 @@ finish:
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-static void print_group(const CtlGroup *g, bool connected) {
+/* A member's guest channel (Group1.GuestChannels), shown beside its role
+ * when its guest has spoken. */
+typedef struct GuestChannel {
+        char *domain;
+        bool connected;
+        uint64_t age_usec; /* since the last heartbeat; UINT64_MAX: none */
+} GuestChannel;
+
+/* Every member's channel; on any failure none (an older daemon, a group gone
+ * meanwhile): the status shows no guest then. */
+static size_t get_guest_channels(sd_bus *bus, const char *group, GuestChannel **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        GuestChannel *channels = NULL;
+        size_t n = 0;
+        const char *domain;
+        uint64_t age;
+        int connected, r;
+
+        *ret = NULL;
+        if (hdha_bus_group_path(group, &path) < 0 ||
+            sd_bus_get_property(bus, HDHA_BUS_NAME, path, HDHA_BUS_GROUP_INTERFACE, "GuestChannels", NULL, &reply,
+                                "a(sbt)") < 0 ||
+            sd_bus_message_enter_container(reply, 'a', "(sbt)") < 0)
+                return 0;
+        while ((r = sd_bus_message_read(reply, "(sbt)", &domain, &connected, &age)) > 0) {
+                GuestChannel *grown = reallocarray(channels, n + 1, sizeof(*channels));
+
+                if (!grown)
+                        break;
+                channels = grown;
+                channels[n].domain = strdup(domain);
+                if (!channels[n].domain)
+                        break;
+                channels[n].connected = connected;
+                channels[n++].age_usec = age;
+        }
+        *ret = channels;
+        return n;
+}
+
+static void guest_channels_free(GuestChannel *channels, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(channels[i].domain);
+        free(channels);
+}
+
+/* "  guest: heartbeat 1.2 s ago", "  guest: connected", or "". */
+static void print_guest(const GuestChannel *channels, size_t n, const char *domain) {
+        for (size_t i = 0; i < n; i++) {
+                if (!streq(channels[i].domain, domain) || !channels[i].connected)
+                        continue;
+                if (channels[i].age_usec == UINT64_MAX)
+                        printf("  guest: connected");
+                else
+                        printf("  guest: heartbeat %" PRIu64 ".%" PRIu64 " s ago", channels[i].age_usec / 1000000,
+                               channels[i].age_usec / 100000 % 10);
+                return;
+        }
+}
+
+static void print_group(sd_bus *bus, const CtlGroup *g, bool connected) {
         _cleanup_free_ char *op = NULL;
+        GuestChannel *channels;
+        size_t n_channels, rw = 0;
+        bool any_guest = false;
         const char *dot = ctl_ansi_grey();
         size_t w = 0;
 
@@ -150,10 +214,22 @@ static void print_group(const CtlGroup *g, bool connected) {
         printf("      Policy: %s\n", g->policy);
         printf("      Frozen: %s%s%s\n", g->frozen ? ctl_ansi_yellow() : "", g->frozen ? "yes" : "no",
                g->frozen ? ctl_ansi_normal() : "");
+        n_channels = get_guest_channels(bus, g->name, &channels);
+        for (size_t i = 0; i < n_channels; i++)
+                any_guest = any_guest || channels[i].connected;
         for (size_t i = 0; i < g->n_members; i++)
-                printf("%s %-*s  %s%s%s\n", i == 0 ? "     Members:" : "             ", (int) w,
-                       g->members[i].domain, ctl_role_color(g->members[i].role), g->members[i].role,
-                       *ctl_role_color(g->members[i].role) ? ctl_ansi_normal() : "");
+                if (strlen(g->members[i].role) > rw)
+                        rw = strlen(g->members[i].role);
+        for (size_t i = 0; i < g->n_members; i++) {
+                /* The roles padded only when guests follow them: no
+                 * trailing blanks otherwise. */
+                printf("%s %-*s  %s%-*s%s", i == 0 ? "     Members:" : "             ", (int) w,
+                       g->members[i].domain, ctl_role_color(g->members[i].role), any_guest ? (int) rw : 0,
+                       g->members[i].role, *ctl_role_color(g->members[i].role) ? ctl_ansi_normal() : "");
+                print_guest(channels, n_channels, g->members[i].domain);
+                putchar('\n');
+        }
+        guest_channels_free(channels, n_channels);
         printf("     Libvirt: %s%s%s\n", connected ? "" : ctl_ansi_red(), connected ? "connected" : "not connected",
                connected ? "" : ctl_ansi_normal());
 }
@@ -248,7 +324,7 @@ int verb_status(int argc, char *argv[]) {
                 json_object_put(o);
                 return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
         }
-        print_group(g, s->connected);
+        print_group(bus, g, s->connected);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 

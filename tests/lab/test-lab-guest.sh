@@ -100,6 +100,10 @@ check "device to vm-a" lab_daemon_call Switch ssb nic0 vm-a false
 check "vm-a holds it" settled vm-a
 check "both guests connected (GuestChannels)" both_connected
 diag "GuestChannels: $(lab_daemon_get nic0 GuestChannels)"
+check "hostdevctl status nic0 shows both guests beside their roles" eval '"$LAB_CTL" status nic0 >"$LAB_DIR/status.out" &&
+	grep -qE "^     Members: vm-a  active   guest: (heartbeat [0-9]+\.[0-9] s ago|connected)\$" "$LAB_DIR/status.out" &&
+	grep -qE "^              vm-b  standby  guest: (heartbeat [0-9]+\.[0-9] s ago|connected)\$" "$LAB_DIR/status.out" ||
+	{ diag "$(cat "$LAB_DIR/status.out")"; false; }'
 
 # --- Requests ---------------------------------------------------------------
 check "status from vm-a's guest: active" eval '[ "$(lab_console_mark vm-a; lab_guest_command vm-a run status;
