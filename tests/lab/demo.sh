@@ -12,10 +12,11 @@
 #   demo.sh [--keep] [--hosts 1|2]
 #
 # --keep leaves the lab up afterwards and says how to enter it and how to
-# tear it down. --hosts 2: the two-host demo instead (demo-hosts.sh). Sources of the timelines, every line stamped in ms on
-# arrival unless it carries its own time: the daemon's log (its own stamps,
-# --log-time), both guests' serial consoles, `hostdevctl monitor --json`
-# (its own stamps), Pacemaker's log (its own stamps), and a sampler of both live XMLs and CPU quotas
+# tear it down. --hosts 2: the two-host demo instead (demo-hosts.sh).
+# Sources of the timelines, every line stamped in ms on arrival unless it
+# carries its own time: the daemon's log (its own, --log-time), both
+# guests' serial consoles, `hostdevctl monitor --json` (its own),
+# Pacemaker's log (its own), and a sampler of both live XMLs and CPU quotas
 # (virsh), which also proves the device was never on two VMs. Everything
 # is in $LAB_DIR/demo (test-lab-demo.sh reads it).
 # shellcheck disable=SC2016 # bash -c '...' and eval '...' expand when they run

@@ -29,8 +29,8 @@
 #                              node read with one virsh call (from the lab)
 #   lab_hosts_watch_start N    libvirtd's events of node N (virsh event, from
 #                              the lab) appended to $LAB_HOSTS_OUT/events-N
-#   lab_hosts_logs_start       each guest console, stamped on arrival (hostdev-had stamps its own log)
-#                              stamped on arrival, in $LAB_HOSTS_OUT
+#   lab_hosts_logs_start       each guest's console, stamped on arrival, in
+#                              $LAB_HOSTS_OUT (hostdev-had stamps its own log)
 #   lab_hosts_events FROM TO   what everybody did between two times (us since
 #                              the epoch): "TIME_US<TAB>WHO<TAB>WHAT" lines,
 #                              unsorted (Pacemaker's and Corosync's logs, the
