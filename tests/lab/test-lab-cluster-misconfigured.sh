@@ -166,6 +166,8 @@ diag "holders seen: $moves"
 check "every node's guests sampled" test -s "$LAB_DIR/samples"
 check "the device never on two guests (two samples in a row)" \
 	eval '[ ! -s "$LAB_DIR/two-holders" ] || { diag "$(head -n 3 "$LAB_DIR/two-holders")"; false; }'
+# A single sample with two holders is a move seen between the reads of two
+# nodes (two in a row are checked above): not a holder of its own.
 check "the sampler saw the device go lab-node$w:$wd -> lab-node$l:$ld only" \
-	eval '[ "$(awk '\''$2 != "-" && $2 != last { printf "%s ", $2; last = $2 }'\'' "$LAB_DIR/samples")" = "lab-node$w:$wd lab-node$l:$ld " ]'
+	eval '[ "$(awk '\''$2 != "-" && $2 !~ /,/ && $2 != last { printf "%s ", $2; last = $2 }'\'' "$LAB_DIR/samples")" = "lab-node$w:$wd lab-node$l:$ld " ]'
 tap_done
