@@ -50,7 +50,7 @@ check "(a): killed, seen and reported, demoted, promoted on host 1, attached, ba
 	"${T}daemon@1 +Group 'nic0': '$a' failed .*reporting it to Pacemaker as 'nic0-lab-node1:[01]' on 'lab-node1'" \
 	"${T}pacemaker +(demote|stop) nic0-lab-node1:[01] \($a\) on lab-node1" \
 	"${T}pacemaker +promote nic0-lab-node1:[01] \($s\) on lab-node1" \
-	"${T}daemon@1 +Group 'nic0': switch finished, device on '$s'" \
+	"${T}daemon@1 +Group 'nic0': device unallocated -> '$s' \(generation [0-9]+, attached\)" \
 	"${T}pacemaker +promote of nic0-lab-node1:[01] \($s\) done: ok" \
 	"${T}pacemaker +start nic0-lab-node1:[01] \($a\) on lab-node1" \
 	"${T}demo +all settled: $s active on lab-node1, $a a standby again, site on lab-node1"
@@ -74,7 +74,7 @@ check "(b): powered off, left the ring, fenced, site on host 2, promoted, token,
 	"${T}pacemaker +start nic0-site \(site\) on lab-node2" \
 	"${T}pacemaker +promote nic0-lab-node2:[01] \($b\) on lab-node2" \
 	"${T}daemon@2 +Group 'nic0': token free --request--> held: granted to node 2 for '$b'" \
-	"${T}daemon@2 +Group 'nic0': switch finished, device on '$b'" \
+	"${T}daemon@2 +Group 'nic0': device unallocated -> '$b' \(generation [0-9]+, attached\)" \
 	"${T}pacemaker +promote of nic0-lab-node2:[01] \($b\) done: ok" \
 	"${T}demo +all settled: $b active on lab-node2, nic0-site on lab-node2, lab-node1 off"
 check "(b): host 2's hostdev-had: the token orphaned by host 1's departure, freed by the expiry, granted to host 2" \
