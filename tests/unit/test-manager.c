@@ -630,14 +630,15 @@ static void run_scenario(void **state) {
         free(text);
 }
 
-/* The daemon killed after each possible number of completed hypervisor
- * steps of an operation, then started again: the device ends on exactly
- * the table's holder, one of the two, with no operation left over. */
-static void crash_at_every_step(const char *setup, const char *operation) {
+/* crash_loop: for n = 0, 1, ... until the operation completes before the
+ * crash: SETUP, OPERATION, n hypervisor steps, then AFTER (a crash, a
+ * restart, ...); the transcript is printed when OK says no, ASSERT_RUN
+ * asserts. */
+static void crash_loop(const char *setup, const char *operation, const char *after, bool (*ok)(Run *run),
+                       void (*assert_run)(Run *run)) {
         for (unsigned n = 0;; n++) {
                 char *text = NULL, cmd[64];
                 size_t size = 0;
-                const HdhaTable *t;
                 bool finished;
                 Run run;
 
@@ -647,21 +648,38 @@ static void crash_at_every_step(const char *setup, const char *operation) {
                 snprintf(cmd, sizeof(cmd), "run %u", n);
                 command(&run, cmd);
                 finished = fake_hv_pending(run.hv) == 0;
-                run_commands(&run, "crash\nrestart\nrun\ncheck vm-a vm-b\nrun");
-
-                t = hdha_manager_table(run.m);
+                run_commands(&run, after);
                 fflush(run.out);
-                if (run.failures > 0 || t->groups[0]->operation != HDHA_OPERATION_NONE || !t->groups[0]->active)
+                if (!ok(&run))
                         print_error("crash after %u steps:\n%s\n", n, text);
-                assert_int_equal(run.failures, 0);
-                assert_int_equal(t->groups[0]->operation, HDHA_OPERATION_NONE);
-                assert_non_null(t->groups[0]->active);
+                assert_run(&run);
                 assert_int_equal(run_done(&run), 0);
                 fclose(run.out);
                 free(text);
                 if (finished)
                         break;
         }
+}
+
+static bool one_holder_ok(Run *run) {
+        const HdhaTable *t = hdha_manager_table(run->m);
+
+        return run->failures == 0 && t->groups[0]->operation == HDHA_OPERATION_NONE && t->groups[0]->active;
+}
+
+static void one_holder_check(Run *run) {
+        const HdhaTable *t = hdha_manager_table(run->m);
+
+        assert_int_equal(run->failures, 0);
+        assert_int_equal(t->groups[0]->operation, HDHA_OPERATION_NONE);
+        assert_non_null(t->groups[0]->active);
+}
+
+/* The daemon killed after each possible number of completed hypervisor
+ * steps of an operation, then started again: the device ends on exactly
+ * the table's holder, one of the two, with no operation left over. */
+static void crash_at_every_step(const char *setup, const char *operation) {
+        crash_loop(setup, operation, "crash\nrestart\nrun\ncheck vm-a vm-b\nrun", one_holder_ok, one_holder_check);
 }
 
 static const char *const setup_two =
@@ -716,6 +734,10 @@ static void check_every_group(Run *run) {
         hdha_table_free(file);
 }
 
+static bool no_violation_ok(Run *run) {
+        return fake_hv_violations(run->hv) == 0;
+}
+
 /* Two groups, one file each: the daemon killed after each possible number
  * of completed hypervisor steps of what happens to them, started again:
  * both end on one holder each, the files as the daemon has them. */
@@ -734,29 +756,7 @@ static void crash_groups_at_every_step(const char *operation) {
                 "start\n"
                 "run\n";
 
-        for (unsigned n = 0;; n++) {
-                char *text = NULL, cmd[64];
-                size_t size = 0;
-                bool finished;
-                Run run;
-
-                run_init(&run, open_memstream(&text, &size));
-                run_commands(&run, setup);
-                run_commands(&run, operation);
-                snprintf(cmd, sizeof(cmd), "run %u", n);
-                command(&run, cmd);
-                finished = fake_hv_pending(run.hv) == 0;
-                run_commands(&run, "crash\nrestart\nrun");
-                fflush(run.out);
-                if (fake_hv_violations(run.hv) > 0)
-                        print_error("crash after %u steps:\n%s\n", n, text);
-                check_every_group(&run);
-                assert_int_equal(run_done(&run), 0);
-                fclose(run.out);
-                free(text);
-                if (finished)
-                        break;
-        }
+        crash_loop(setup, operation, "crash\nrestart\nrun", no_violation_ok, check_every_group);
 }
 
 static void test_crash_groups_switch(void **state) {
