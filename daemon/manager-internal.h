@@ -101,6 +101,7 @@ struct ManagerGroup {
         void *retry_timer;
         int error;
         char *error_message;
+        bool any_target; /* a failover whose target the daemon chose: another may take its place */
 
         /* Policy auto: the automatic action last started, how many failed
          * in a row, and the pause before the next one (AUTO_RETRY_*). */

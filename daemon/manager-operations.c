@@ -188,7 +188,11 @@ int hdha_manager_failover(HdhaManager *m, const char *group, const char *domain,
                         log_error("Group '%s': no standby to fail over to; deactivating '%s' all the same.",
                                   g->name, g->table->active);
         }
-        return manager_group_start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
+        g->any_target = !domain;
+        r = manager_group_start_planned(g, HDHA_OPERATION_FAILOVER, g->table->active, target, false, done, userdata);
+        if (r < 0)
+                g->any_target = false;
+        return r;
 }
 
 int hdha_manager_release(HdhaManager *m, const char *group, HdhaOpDoneFn done, void *userdata) {

@@ -41,6 +41,16 @@ size_t manager_plan(const ManagerPlanRequest *q, ManagerPlanStep *plan) {
         case HDHA_OPERATION_FAILOVER:
                 if (release)
                         n = plan_add(plan, n, HDHA_STEP_DEACTIVATING, q->source);
+                if (q->source && streq_ptr(q->source, q->target)) {
+                        /* No standby could take the device: the former
+                         * holder, started afresh, takes it back. */
+                        if (!attach)
+                                return n;
+                        if (release || (q->live && !q->source_running))
+                                n = plan_add(plan, n, HDHA_STEP_REBUILDING, q->source);
+                        n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, q->target);
+                        return plan_add(plan, n, HDHA_STEP_ATTACHING, q->target);
+                }
                 if (attach && q->target && !target_off) {
                         n = plan_add(plan, n, HDHA_STEP_RAISING_QUOTA, q->target);
                         n = plan_add(plan, n, HDHA_STEP_ATTACHING, q->target);

@@ -296,6 +296,74 @@ static void act_attached(ManagerGroup *g, ManagerStepEvent ev, int r, const char
         advance(g, ev);
 }
 
+/* QEMU refused the hot-plug (libvirt's internal error, -EIO): what it kept
+ * of an earlier one cut short (libvirtd killed in the middle) refuses every
+ * later one ("Duplicate ID"), so the domain is taken as failed: policy auto
+ * rebuilds it, policy pacemaker reports it. An error of the host or of the
+ * device's configuration (unsupported, invalid, denied) is not the domain's. */
+static bool attach_refused_by_domain(int r) {
+        return r == -EIO;
+}
+
+static void fail_operation_later(ManagerGroup *g, const char *message) {
+        g->error = HDHA_MANAGER_HYPERVISOR_FAILED;
+        free(g->error_message);
+        g->error_message = message ? strdup(message) : NULL;
+}
+
+/* The failover's target refused the device, with the source already off.
+ * If the daemon chose the target (or keeps the group by itself: policy
+ * auto, also for a failover resumed after a restart), another standby
+ * takes its place, else the former holder, started afresh: such a failover
+ * leaves the group without a holder only when no member can take the
+ * device. Otherwise the rest of the plan rebuilds the former holder and the
+ * failover fails. */
+static void failover_attach_failed(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message) {
+        const char *s = g->table->op_source, *target = strna(step_domain(g));
+        const HdhaTableMember *src = s ? hdha_table_group_get_member(g->table, s) : NULL;
+        ManagerPlanStep plan[PLAN_MAX];
+        ManagerPlanRequest q;
+        const char *next = NULL;
+        size_t n;
+        int k;
+
+        if ((g->any_target || g->config->policy == HDHA_POLICY_AUTO) && attach_refused_by_domain(r) && src) {
+                next = manager_group_first_standby(g, s);
+                if (!next && !streq(s, target))
+                        next = s;
+        }
+        if (!next) {
+                log_warning("Group '%s': attaching to '%s' failed: %s; no other member takes the device.", g->name,
+                            target, message ?: "unknown error");
+                fail_operation_later(g, message);
+                return advance(g, ev);
+        }
+
+        if (streq(next, s))
+                log_warning("Group '%s': attaching to '%s' failed: %s; no standby left, '%s' is started afresh and "
+                            "takes the device back.", g->name, target, message ?: "unknown error", next);
+        else
+                log_warning("Group '%s': attaching to '%s' failed: %s; failing over to '%s' instead.", g->name,
+                            target, message ?: "unknown error", next);
+        q = (ManagerPlanRequest) {
+                .op = HDHA_OPERATION_FAILOVER,
+                .source = s,
+                .target = next,
+                .from = PLAN_FROM_RELEASED,
+                .live = true,
+                .source_running = IN_SET(src->role, HDHA_ROLE_STANDBY, HDHA_ROLE_ACTIVE),
+                .target_running = true,
+        };
+        n = manager_plan(&q, plan);
+        /* The table names the new target before anything is done to it
+         * (this frees s: the plan has its own copies). */
+        k = hdha_table_group_set_operation(g->table, HDHA_OPERATION_FAILOVER, g->table->step, s, next);
+        manager_group_set_plan(g, plan, n);
+        if (k < 0)
+                return manager_group_finish(g, k, "cannot record the failover's new target");
+        manager_group_run_plan(g, manager_step_event_to_string(ev));
+}
+
 /* The target refused the device. After a planned switch the source, which
  * let go and still runs, takes it back: nothing is lost. The operation
  * still fails, with the target's error. */
@@ -303,17 +371,20 @@ static void act_attach_failed(ManagerGroup *g, ManagerStepEvent ev, int r, const
         const char *s = g->table->op_source;
         const HdhaTableMember *mem = s ? hdha_table_group_get_member(g->table, s) : NULL;
         const char *target = step_domain(g);
+        const HdhaTableMember *tmem = target ? hdha_table_group_get_member(g->table, target) : NULL;
         char *d;
 
+        if (attach_refused_by_domain(r) && tmem && tmem->role == HDHA_ROLE_STANDBY)
+                manager_group_mark_failed(g, target, "attach-failed", message ?: "the attach failed");
+        if (g->table->operation == HDHA_OPERATION_FAILOVER)
+                return failover_attach_failed(g, ev, r, message);
         if (g->table->operation != HDHA_OPERATION_SWITCH || g->error < 0 || !mem ||
             mem->role != HDHA_ROLE_STANDBY || streq(s, strna(target)) || !(d = strdup(s)))
                 return act_abort(g, ev, r, message);
 
         log_warning("Group '%s': attaching to '%s' failed: %s; giving the device back to '%s'.", g->name,
                     strna(target), message ?: "unknown error", s);
-        g->error = HDHA_MANAGER_HYPERVISOR_FAILED;
-        free(g->error_message);
-        g->error_message = message ? strdup(message) : NULL;
+        fail_operation_later(g, message);
         /* The rest of the plan is replaced by the attach back. */
         for (size_t i = g->i_plan + 1; i < g->n_plan; i++)
                 free(g->plan[i].domain);
@@ -452,6 +523,7 @@ void manager_group_finish(ManagerGroup *g, int r, const char *message) {
         g->step_id++;
         g->error = 0;
         g->error_message = mfree(g->error_message);
+        g->any_target = false;
         g->done = NULL;
         g->done_userdata = NULL;
         (void) hdha_table_group_clear_operation(g->table);

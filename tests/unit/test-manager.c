@@ -375,6 +375,23 @@ static void write_conf(Run *run, const char *group, const char *line) {
         fclose(f);
 }
 
+/* The errno a "fail" command names, as libvirt-util.c maps libvirt's
+ * errors: 0 if NAME is none of them. */
+static int fail_errno(const char *name) {
+        static const struct {
+                const char *name;
+                int e;
+        } table[] = {
+                { "EIO", -EIO },       { "EOPNOTSUPP", -EOPNOTSUPP }, { "EINVAL", -EINVAL },
+                { "EBUSY", -EBUSY },   { "EACCES", -EACCES },         { "ETIMEDOUT", -ETIMEDOUT },
+        };
+
+        for (size_t i = 0; name && i < ELEMENTSOF(table); i++)
+                if (strcmp(name, table[i].name) == 0)
+                        return table[i].e;
+        return 0;
+}
+
 static void command(Run *run, char *line) {
         char *argv[32] = {};
         int argc = 0, r;
@@ -428,14 +445,21 @@ static void command(Run *run, char *line) {
         else if (strcmp(argv[0], "event") == 0)
                 fake_hv_queue_event(run->hv, hdha_hv_event_from_string(argv[1]), argv[2], NULL, argv[1]);
         else if (strcmp(argv[0], "fail") == 0) {
+                /* fail OP DOMAIN [ERRNO] MESSAGE...: libvirt's internal
+                 * error (-EIO) unless ERRNO names another. */
                 FakeDomain *d = fake_hv_domain(run->hv, argv[2]);
                 char buf[256] = "";
-                for (int i = 3; i < argc; i++)
-                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > 3 ? " " : "", argv[i]);
+                int first = 3, e = fail_errno(argc > 3 ? argv[3] : NULL);
+
+                if (e != 0)
+                        first = 4;
+                for (int i = first; i < argc; i++)
+                        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > first ? " " : "", argv[i]);
                 free(d->fail_op);
                 free(d->fail_message);
                 d->fail_op = strdup(argv[1]);
                 d->fail_message = strdup(buf);
+                d->fail_errno = e ?: -EIO;
         } else if (strcmp(argv[0], "pcmk-instance") == 0 && argc == 5) {
                 /* pcmk-instance GROUP I RESOURCE NODE: the agent's call. */
                 HdhaPcmkMember mem;
@@ -702,6 +726,15 @@ static void test_crash_during_forced_switch(void **state) {
         crash_at_every_step(setup_two, "force-switch nic0 vm-b");
 }
 
+/* Policy auto, three members: the standby chosen first refuses the device
+ * (QEMU's "Duplicate ID"), the failover goes on to the other. */
+static void test_crash_during_refused_failover(void **state) {
+        crash_loop("conf nic0 Domains=vm-a vm-b vm-c\nconf nic0 Policy=auto\n"
+                   "domain vm-a running device\ndomain vm-b running\ndomain vm-c running\nstart\nrun\n",
+                   "fail attach vm-b unable to execute QEMU command 'netdev_add': Duplicate ID (code 1)\nkill vm-a",
+                   "crash\nrestart\nrun\ncheck vm-a vm-b vm-c\nrun", one_holder_ok, one_holder_check);
+}
+
 static void test_crash_during_timeout(void **state) {
         crash_at_every_step("conf nic0 Domains=vm-a vm-b\nconf nic0 Policy=manual\nconf nic0 ReleaseTimeoutSec=1\n"
                             "domain vm-a running device holds-on\ndomain vm-b running\nstart\nrun\n",
@@ -785,7 +818,7 @@ int main(void) {
                 printf("Bail out! cannot read %s\n", dir);
                 return 1;
         }
-        tests = calloc((size_t) count + 6, sizeof(*tests));
+        tests = calloc((size_t) count + 7, sizeof(*tests));
         for (int i = 0; i < count; i++) {
                 const char *name = names[i]->d_name;
                 size_t len = strlen(name);
@@ -808,6 +841,8 @@ int main(void) {
                                            .test_func = test_crash_during_failover };
         tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a forced switch"),
                                            .test_func = test_crash_during_forced_switch };
+        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a failover its first target refuses"),
+                                           .test_func = test_crash_during_refused_failover };
         tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step after a release timeout"),
                                            .test_func = test_crash_during_timeout };
         tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of one group's switch beside another"),
