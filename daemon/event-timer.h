@@ -9,4 +9,8 @@
  * stop it. */
 int hdha_event_timer_start(sd_event *event, uint64_t usec, void (*fn)(void *userdata), void *userdata,
                            void **ret_timer);
+/* fn once, after the events already pending on the loop (a defer source
+ * of normal priority: it waits its turn behind them, and is never starved
+ * by later ones); stopped like a timer. */
+int hdha_event_idle_start(sd_event *event, void (*fn)(void *userdata), void *userdata, void **ret_timer);
 void hdha_event_timer_stop(void *timer);

@@ -64,6 +64,12 @@ static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), vo
         return hdha_event_timer_start(d->event, usec, fn, fn_userdata, ret);
 }
 
+static int env_idle_start(void *userdata, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Daemon *d = userdata;
+
+        return hdha_event_idle_start(d->event, fn, fn_userdata, ret);
+}
+
 static void env_timer_stop(void *userdata, void *timer) {
         hdha_event_timer_stop(timer);
 }
@@ -482,6 +488,7 @@ static int parse_argv(int argc, char *argv[]) {
 static const HdhaManagerEnv manager_env = {
         .timer_start = env_timer_start,
         .timer_stop = env_timer_stop,
+        .idle_start = env_idle_start,
         .group_changed = env_group_changed,
         .connection_changed = env_connection_changed,
         .member_failed = env_member_failed,

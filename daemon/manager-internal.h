@@ -102,6 +102,11 @@ struct ManagerGroup {
         int error;
         char *error_message;
         bool any_target; /* a failover whose target the daemon chose: another may take its place */
+        bool call_waits; /* the step's hypervisor call waits for the table's write */
+
+        /* In the manager's list of groups the next write of the table takes. */
+        ManagerGroup *commit_next;
+        bool commit_queued;
 
         /* Policy auto: the automatic action last started, how many failed
          * in a row, and the pause before the next one (AUTO_RETRY_*). */
@@ -143,6 +148,11 @@ struct HdhaManager {
         bool connected;
         void *reconcile_retry_timer;
 
+        /* The groups the next write of the table takes together, and the
+         * source that makes it once the events already waiting are done. */
+        ManagerGroup *commit_head, *commit_tail;
+        void *commit_source;
+
         /* A reload that waits for every group to be idle (a newer one
          * replaces it), who waits for it, and the timer that swaps it in
          * from the loop, never from inside a group's event. */
@@ -162,8 +172,12 @@ ManagerGroup *manager_get_group(HdhaManager *m, const char *name);
 bool manager_group_is_busy(const ManagerGroup *g);
 /* Writes the table now; returns -errno without logging. */
 int manager_group_commit(ManagerGroup *g);
-/* Writes it if roles or holder changed since the last write (a failure is
- * logged). */
+/* Queues the group for the next write of the table, made for every queued
+ * group at once after the events already waiting (HdhaManagerEnv's
+ * idle_start), or at once without it. A failure is logged; a step's call
+ * that waits for the write is then not made (manager_group_step_written). */
+void manager_group_commit_later(ManagerGroup *g);
+/* Queues the write if roles or holder changed since the last one. */
 void manager_group_flush(ManagerGroup *g);
 /* Change the table in memory and log the transition; a failure (not a
  * member, out of memory) is logged, and the table lags until the next
@@ -219,6 +233,10 @@ void manager_group_plan_insert_rebuild(ManagerGroup *g, const char *source);
 
 /* manager-steps.c */
 const char *manager_step_event_to_string(ManagerStepEvent e);
+/* The table was written with the group's step (r < 0: it could not be):
+ * the step's hypervisor call, if it waits, is made now, or the operation
+ * fails without it. */
+void manager_group_step_written(ManagerGroup *g, int r);
 int manager_group_start_operation(ManagerGroup *g, HdhaOperation op, const char *source, const char *target,
                                   const ManagerPlanStep *plan, size_t n_plan, HdhaOpDoneFn done, void *userdata);
 void manager_group_step_event(ManagerGroup *g, ManagerStepEvent ev, int r, const char *message);

@@ -122,7 +122,7 @@ static int step_issue_call(ManagerGroup *g, HdhaStep step) {
         return r;
 }
 
-/* Moves the table to step (durably, before its action) and starts it. */
+/* Moves the table to step and starts it: its call once it is durable. */
 static void step_enter(ManagerGroup *g, HdhaStep step, const char *event) {
         HdhaStep old = g->table->step;
         int r;
@@ -132,26 +132,34 @@ static void step_enter(ManagerGroup *g, HdhaStep step, const char *event) {
         if (r < 0)
                 return manager_group_finish(g, r, "cannot record the step in the allocation table");
         hdha_log_transition(g->name, step_domain(g), hdha_step_to_string(old), event, hdha_step_to_string(step));
-        r = manager_group_commit(g);
-        if (r < 0) {
-                _cleanup_free_ char *m = NULL;
+        if (step == HDHA_STEP_REBUILDING || step == HDHA_STEP_STARTING)
+                manager_group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
+        if (step == HDHA_STEP_DETACHING)
+                manager_group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
 
+        /* The call waits until the step is on disk, written together with
+         * every other group's changes of this burst of events. */
+        g->call_waits = true;
+        manager_group_commit_later(g);
+}
+
+void manager_group_step_written(ManagerGroup *g, int r) {
+        _cleanup_free_ char *m = NULL;
+
+        if (!g->call_waits)
+                return;
+        g->call_waits = false;
+        if (g->reconciling || g->table->operation == HDHA_OPERATION_NONE || g->i_plan >= g->n_plan)
+                return; /* ended meanwhile, or reconciliation decides */
+        if (r < 0) {
                 if (asprintf(&m, "cannot write the allocation table '%s': %s", g->manager->table_path,
                              strerror(-r)) < 0)
                         m = NULL;
                 return manager_group_finish(g, HDHA_MANAGER_STATE_WRITE_FAILED,
                                             m ?: "cannot write the allocation table");
         }
-
-        if (step == HDHA_STEP_REBUILDING || step == HDHA_STEP_STARTING)
-                manager_group_set_role(g, step_domain(g), HDHA_ROLE_REBUILDING, event);
-        if (step == HDHA_STEP_DETACHING)
-                manager_group_timer_start(g, &g->release_timer, g->config->release_timeout_sec * 1000000U);
-
-        r = step_issue_call(g, step);
+        r = step_issue_call(g, g->table->step);
         if (r < 0) {
-                _cleanup_free_ char *m = NULL;
-
                 if (asprintf(&m, "cannot queue the hypervisor job: %s", strerror(-r)) < 0)
                         m = NULL;
                 manager_group_finish(g, HDHA_MANAGER_HYPERVISOR_FAILED, m ?: "cannot queue the hypervisor job");
@@ -516,7 +524,6 @@ void manager_group_finish(ManagerGroup *g, int r, const char *message) {
         HdhaOperation op = g->table->operation;
         HdhaOpDoneFn done = g->done;
         void *userdata = g->done_userdata;
-        int k;
 
         manager_group_timers_stop(g);
         manager_group_plan_clear(g);
@@ -524,12 +531,11 @@ void manager_group_finish(ManagerGroup *g, int r, const char *message) {
         g->error = 0;
         g->error_message = mfree(g->error_message);
         g->any_target = false;
+        g->call_waits = false;
         g->done = NULL;
         g->done_userdata = NULL;
         (void) hdha_table_group_clear_operation(g->table);
-        k = manager_group_commit(g);
-        if (k < 0)
-                log_error_errno(k, "Failed to write the allocation table '%s': %m", g->manager->table_path);
+        manager_group_commit_later(g);
 
         if (r < 0) {
                 if (message)

@@ -36,9 +36,29 @@ ManagerGroup *manager_hv_call_free(ManagerHvCall *call) {
         return g;
 }
 
+/* Takes the group out of the queue of the next write. */
+static void commit_unqueue(ManagerGroup *g) {
+        HdhaManager *m = g->manager;
+        ManagerGroup *prev = NULL;
+
+        if (!g->commit_queued)
+                return;
+        for (ManagerGroup *i = m->commit_head; i && i != g; i = i->commit_next)
+                prev = i;
+        if (prev)
+                prev->commit_next = g->commit_next;
+        else
+                m->commit_head = g->commit_next;
+        if (m->commit_tail == g)
+                m->commit_tail = prev;
+        g->commit_next = NULL;
+        g->commit_queued = false;
+}
+
 static ManagerGroup *group_free(ManagerGroup *g) {
         if (!g)
                 return NULL;
+        commit_unqueue(g);
         while (g->hv_calls)
                 manager_hv_call_free(g->hv_calls);
         manager_group_pcmk_free(g);
@@ -79,6 +99,93 @@ int manager_group_commit(ManagerGroup *g) {
         return r;
 }
 
+/* A group's state was written (r < 0: it could not be). */
+static void commit_done(HdhaManager *m, ManagerGroup *g, int r) {
+        if (r < 0)
+                log_error_errno(r, "Group '%s': failed to write the allocation table '%s': %m", g->name,
+                                m->table_path);
+        else
+                g->dirty = false;
+        if (m->env.group_changed)
+                m->env.group_changed(m->env.userdata, g->name);
+        manager_group_step_written(g, r);
+}
+
+static int table_write(HdhaManager *m, const HdhaTableGroup *const *tables, size_t n) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = hdha_table_save_group(tables[i], m->table_path);
+        return r;
+}
+
+/* Every queued group in one write (one flush of the disk), then each
+ * group's call that waited for it. The queue is emptied before anything
+ * is called back: a group queued again from a callback goes into the next
+ * write with what changed since. */
+static void commit_queued(HdhaManager *m) {
+        _cleanup_free_ const HdhaTableGroup **tables = NULL;
+        _cleanup_free_ ManagerGroup **groups = NULL;
+        ManagerGroup *g, *next;
+        size_t n = 0, k = 0;
+        int r = 0;
+
+        for (g = m->commit_head; g; g = g->commit_next)
+                n++;
+        groups = calloc(n, sizeof(*groups));
+        tables = calloc(n, sizeof(*tables));
+        if (!groups || !tables) {
+                /* Out of memory: one group at a time, each written right
+                 * before its callbacks. */
+                while ((g = m->commit_head)) {
+                        commit_unqueue(g);
+                        if (!g->removed)
+                                commit_done(m, g, table_write(m, (const HdhaTableGroup *[]) { g->table }, 1));
+                }
+                return;
+        }
+        for (g = m->commit_head; g; g = next) {
+                next = g->commit_next;
+                g->commit_next = NULL;
+                g->commit_queued = false;
+                if (g->removed)
+                        continue;
+                groups[k] = g;
+                tables[k++] = g->table;
+        }
+        m->commit_head = m->commit_tail = NULL;
+        if (k > 0)
+                r = table_write(m, tables, k);
+        for (size_t i = 0; i < k; i++)
+                commit_done(m, groups[i], r);
+}
+
+static void on_commit(void *userdata) {
+        HdhaManager *m = userdata;
+
+        m->commit_source = NULL;
+        commit_queued(m);
+}
+
+void manager_group_commit_later(ManagerGroup *g) {
+        HdhaManager *m = g->manager;
+
+        if (!g->commit_queued) {
+                if (m->commit_tail)
+                        m->commit_tail->commit_next = g;
+                else
+                        m->commit_head = g;
+                m->commit_tail = g;
+                g->commit_queued = true;
+        }
+        if (m->commit_source)
+                return;
+        if (!m->env.idle_start || m->env.idle_start(m->env.userdata, on_commit, m, &m->commit_source) < 0) {
+                m->commit_source = NULL;
+                commit_queued(m); /* no source for later: now */
+        }
+}
+
 /* Roles and holder change in memory; the write follows once per event
  * (manager_group_flush), and always before the next hypervisor job (step_enter). */
 static void group_changed(ManagerGroup *g) {
@@ -90,13 +197,8 @@ static void group_changed(ManagerGroup *g) {
 }
 
 void manager_group_flush(ManagerGroup *g) {
-        int r;
-
-        if (!g->dirty)
-                return;
-        r = manager_group_commit(g);
-        if (r < 0)
-                log_error_errno(r, "Failed to write the allocation table '%s': %m", g->manager->table_path);
+        if (g->dirty)
+                manager_group_commit_later(g);
 }
 
 void manager_group_set_role(ManagerGroup *g, const char *domain, HdhaRole role, const char *event) {
@@ -377,6 +479,10 @@ HdhaManager *hdha_manager_free(HdhaManager *m) {
                 m->env.timer_stop(m->env.userdata, m->reconcile_retry_timer);
         if (m->pending_timer)
                 m->env.timer_stop(m->env.userdata, m->pending_timer);
+        /* Writes still queued are dropped, as a crash would: the next
+         * start reconciles the table with libvirt. */
+        if (m->commit_source)
+                m->env.timer_stop(m->env.userdata, m->commit_source);
         hdha_config_free(m->pending_config);
         for (size_t i = 0; i < m->n_groups; i++)
                 group_free(m->groups[i]);

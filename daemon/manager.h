@@ -56,6 +56,11 @@ typedef struct HdhaManagerEnv {
         int (*timer_start)(void *userdata, uint64_t usec, void (*fn)(void *fn_userdata), void *fn_userdata,
                            void **ret_timer);
         void (*timer_stop)(void *userdata, void *timer);
+        /* Runs fn once after the events already waiting are handled (the
+         * table's writes of one burst of events are made together, one
+         * flush of the disk for all); stopped with timer_stop. NULL: every
+         * write is made at once. */
+        int (*idle_start)(void *userdata, void (*fn)(void *fn_userdata), void *fn_userdata, void **ret_timer);
         /* Any property of the group changed (active, generation, operation,
          * step, roles, frozen). */
         void (*group_changed)(void *userdata, const char *group);

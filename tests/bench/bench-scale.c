@@ -55,6 +55,7 @@ int __wrap_rename(const char *from, const char *to) {
 typedef struct Timer {
         void (*fn)(void *);
         void *userdata;
+        bool idle;
         struct Timer *prev, *next;
 } Timer;
 
@@ -73,6 +74,7 @@ typedef struct Host {
         sd_event *event;
         HdhaBus *bus;
         Timer *timers; /* never due: the fake's calls complete at once */
+        Timer *idles;  /* the table's writes waiting for the completions */
         bool reconciled;
         unsigned long op_done, op_failed;
         size_t heap_per_group;
@@ -138,12 +140,29 @@ static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), vo
         return 0;
 }
 
+/* As the daemon's loop: after the completions waiting (settle()). */
+static int env_idle_start(void *userdata, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Host *h = userdata;
+        Timer *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        *t = (Timer) { .fn = fn, .userdata = fn_userdata, .idle = true, .next = h->idles };
+        if (h->idles)
+                h->idles->prev = t;
+        h->idles = t;
+        *ret = t;
+        return 0;
+}
+
 static void env_timer_stop(void *userdata, void *timer) {
         Host *h = userdata;
         Timer *t = timer;
 
         if (t->prev)
                 t->prev->next = t->next;
+        else if (t->idle)
+                h->idles = t->next;
         else
                 h->timers = t->next;
         if (t->next)
@@ -265,10 +284,21 @@ static void make_domains(Host *h) {
         }
 }
 
-/* Runs the fake hypervisor and the bus until nothing is left to do. */
+/* Runs the fake hypervisor, the table's writes and the bus until nothing
+ * is left to do. */
 static void settle(Host *h) {
         for (;;) {
                 unsigned n = fake_hv_run(h->hv);
+
+                while (h->idles) {
+                        Timer *t = h->idles;
+                        void (*fn)(void *) = t->fn;
+                        void *ud = t->userdata;
+
+                        env_timer_stop(h, t);
+                        fn(ud);
+                        n++;
+                }
 
                 if (h->event)
                         while (sd_event_run(h->event, 0) > 0)
@@ -282,6 +312,7 @@ static void host_start(Host *h) {
         HdhaManagerEnv env = {
                 .timer_start = env_timer_start,
                 .timer_stop = env_timer_stop,
+                .idle_start = env_idle_start,
                 .group_changed = env_group_changed,
                 .connection_changed = env_connection_changed,
                 .member_failed = env_member_failed,

@@ -45,6 +45,7 @@ typedef struct Timer {
         uint64_t deadline;
         void (*fn)(void *);
         void *userdata;
+        bool idle; /* the manager's idle_start: the table's write of a batch */
         struct Timer *next;
 } Timer;
 
@@ -56,6 +57,7 @@ typedef struct Run {
         HdhaManager *m;
         uint64_t now;
         Timer *timers;
+        bool batch; /* "batch": the manager gets idle_start, as in the daemon */
         unsigned failures;
         /* "cluster": the host is in a cluster; the token of one group,
          * whether this host holds it, and an acquire not answered yet. */
@@ -75,6 +77,17 @@ static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), vo
         run->timers = t;
         *ret = t;
         return 0;
+}
+
+/* Due at once, but "run" takes the hypervisor's completions first: the
+ * write takes everything they changed, as the daemon's loop does. */
+static int env_idle_start(void *userdata, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Run *run = userdata;
+        int r = env_timer_start(run, 0, fn, fn_userdata, ret);
+
+        if (r >= 0)
+                ((Timer *) *ret)->idle = true;
+        return r;
 }
 
 static void env_timer_stop(void *userdata, void *timer) {
@@ -123,16 +136,22 @@ static void env_pacemaker_report_failure(void *userdata, const char *resource, c
         fprintf(run->out, "pacemaker: fail %s on %s (%s)\n", resource, node, reason);
 }
 
+/* text, with the temporary folder's name (it changes from run to run) as DIR. */
+static void print_text(Run *run, const char *text) {
+        const char *dir = strstr(text, run->dir);
+
+        if (dir)
+                fprintf(run->out, "%.*sDIR%s", (int) (dir - text), text, dir + strlen(run->dir));
+        else
+                fputs(text, run->out);
+}
+
 static void log_to_transcript(int level, const char *line, void *userdata) {
         Run *run = userdata;
-        const char *dir = strstr(line, run->dir);
 
         fprintf(run->out, "log: %s", level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "");
-        /* The temporary folder's name changes from run to run. */
-        if (dir)
-                fprintf(run->out, "%.*sDIR%s\n", (int) (dir - line), line, dir + strlen(run->dir));
-        else
-                fprintf(run->out, "%s\n", line);
+        print_text(run, line);
+        fputc('\n', run->out);
 }
 
 static void advance(Run *run, uint64_t usec) {
@@ -197,14 +216,41 @@ static void token_answer(Run *run, const char *answer) {
            r == -EUSERS ? "held by host 'node2' for 'vm-c'" : r < 0 ? "this host is not in a quorate cluster" : NULL);
 }
 
+static bool idle_pending(const Run *run) {
+        for (const Timer *t = run->timers; t; t = t->next)
+                if (t->idle)
+                        return true;
+        return false;
+}
+
+/* One step: a hypervisor call completes, or once none is left, the write
+ * of the table's batch; false if neither was waiting. */
+static bool run_one(Run *run) {
+        if (fake_hv_run_one(run->hv))
+                return true;
+        for (Timer *t = run->timers; t; t = t->next)
+                if (t->idle) {
+                        void (*fn)(void *) = t->fn;
+                        void *ud = t->userdata;
+
+                        env_timer_stop(run, t);
+                        fprintf(run->out, "idle: the table's write\n");
+                        fn(ud);
+                        return true;
+                }
+        return false;
+}
+
 /* --- Commands -------------------------------------------------------------- */
 
 static void on_done(void *userdata, int r, const char *message) {
         Run *run = userdata;
 
-        if (r < 0)
-                fprintf(run->out, "result: failed: %s (%s)\n", message ?: "-", strerror(-r));
-        else
+        if (r < 0) {
+                fputs("result: failed: ", run->out);
+                print_text(run, message ?: "-");
+                fprintf(run->out, " (%s)\n", strerror(-r));
+        } else
                 fprintf(run->out, "result: ok\n");
 }
 
@@ -221,6 +267,7 @@ static void manager_start(Run *run) {
         HdhaManagerEnv env = {
                 .timer_start = env_timer_start,
                 .timer_stop = env_timer_stop,
+                .idle_start = run->batch ? env_idle_start : NULL,
                 .connection_changed = env_connection_changed,
                 .member_failed = env_member_failed,
                 .reconciled = env_reconciled,
@@ -433,12 +480,12 @@ static void command(Run *run, char *line) {
         } else if (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "restart") == 0)
                 manager_start(run);
         else if (strcmp(argv[0], "run") == 0) {
-                if (argc > 1)
-                        for (int n = atoi(argv[1]); n > 0 && fake_hv_run_one(run->hv); n--)
-                                ;
-                else
-                        fake_hv_run(run->hv);
-        } else if (strcmp(argv[0], "advance") == 0)
+                /* run [N]: everything waiting, or N steps of it. */
+                for (int n = argc > 1 ? atoi(argv[1]) : -1; n != 0 && run_one(run); n--)
+                        ;
+        } else if (strcmp(argv[0], "batch") == 0)
+                run->batch = true;
+        else if (strcmp(argv[0], "advance") == 0)
                 advance(run, (uint64_t) atoi(argv[1]) * 1000000U);
         else if (strcmp(argv[0], "kill") == 0)
                 fake_hv_kill(run->hv, argv[1]);
@@ -658,6 +705,8 @@ static void run_scenario(void **state) {
  * crash: SETUP, OPERATION, n hypervisor steps, then AFTER (a crash, a
  * restart, ...); the transcript is printed when OK says no, ASSERT_RUN
  * asserts. */
+static bool crash_batched; /* each crash test runs again with the writes batched */
+
 static void crash_loop(const char *setup, const char *operation, const char *after, bool (*ok)(Run *run),
                        void (*assert_run)(Run *run)) {
         for (unsigned n = 0;; n++) {
@@ -667,11 +716,13 @@ static void crash_loop(const char *setup, const char *operation, const char *aft
                 Run run;
 
                 run_init(&run, open_memstream(&text, &size));
+                if (crash_batched)
+                        run_commands(&run, "batch\n");
                 run_commands(&run, setup);
                 run_commands(&run, operation);
                 snprintf(cmd, sizeof(cmd), "run %u", n);
                 command(&run, cmd);
-                finished = fake_hv_pending(run.hv) == 0;
+                finished = fake_hv_pending(run.hv) == 0 && !idle_pending(&run);
                 run_commands(&run, after);
                 fflush(run.out);
                 if (!ok(&run))
@@ -800,6 +851,37 @@ static void test_crash_groups_all_fail(void **state) {
         crash_groups_at_every_step("kill vm-a\nkill vm-c");
 }
 
+static char *test_name(const char *name, bool batched) {
+        char *s;
+
+        if (asprintf(&s, "%s%s", name, batched ? ", writes batched" : "") < 0)
+                abort();
+        return s;
+}
+
+static int batch_on(void **state) {
+        crash_batched = true;
+        return 0;
+}
+
+static int batch_off(void **state) {
+        crash_batched = false;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        CMUnitTestFunction test_func;
+} crash_tests[] = {
+        { "crash at every step of a switch", test_crash_during_switch },
+        { "crash at every step of a failover", test_crash_during_failover },
+        { "crash at every step of a forced switch", test_crash_during_forced_switch },
+        { "crash at every step of a failover its first target refuses", test_crash_during_refused_failover },
+        { "crash at every step after a release timeout", test_crash_during_timeout },
+        { "crash at every step of one group's switch beside another", test_crash_groups_switch },
+        { "crash at every step of two groups failing over at once", test_crash_groups_all_fail },
+};
+
 static int by_name(const struct dirent **a, const struct dirent **b) {
         return strcmp((*a)->d_name, (*b)->d_name);
 }
@@ -818,7 +900,7 @@ int main(void) {
                 printf("Bail out! cannot read %s\n", dir);
                 return 1;
         }
-        tests = calloc((size_t) count + 7, sizeof(*tests));
+        tests = calloc((size_t) count + 2 * ELEMENTSOF(crash_tests), sizeof(*tests));
         for (int i = 0; i < count; i++) {
                 const char *name = names[i]->d_name;
                 size_t len = strlen(name);
@@ -835,20 +917,14 @@ int main(void) {
                 };
         }
 
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a switch"),
-                                           .test_func = test_crash_during_switch };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a failover"),
-                                           .test_func = test_crash_during_failover };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a forced switch"),
-                                           .test_func = test_crash_during_forced_switch };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of a failover its first target refuses"),
-                                           .test_func = test_crash_during_refused_failover };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step after a release timeout"),
-                                           .test_func = test_crash_during_timeout };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of one group's switch beside another"),
-                                           .test_func = test_crash_groups_switch };
-        tests[n++] = (struct CMUnitTest) { .name = strdup("crash at every step of two groups failing over at once"),
-                                           .test_func = test_crash_groups_all_fail };
+        for (int batched = 0; batched < 2; batched++)
+                for (size_t i = 0; i < ELEMENTSOF(crash_tests); i++)
+                        tests[n++] = (struct CMUnitTest) {
+                                .name = test_name(crash_tests[i].name, batched),
+                                .test_func = crash_tests[i].test_func,
+                                .setup_func = batched ? batch_on : NULL,
+                                .teardown_func = batched ? batch_off : NULL,
+                        };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);
         r = _cmocka_run_group_tests("manager scenarios", tests, n, NULL, NULL);
