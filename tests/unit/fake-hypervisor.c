@@ -221,7 +221,7 @@ static int apply(FakeHypervisor *f, Item *it, const char **ret_message) {
         if (d->fail_op && strcmp(d->fail_op, it->op) == 0) {
                 *ret_message = d->fail_message;
                 d->fail_op = mfree(d->fail_op);
-                return d->fail_errno;
+                return d->fail_errno ?: -EIO;
         }
 
         if (strcmp(it->op, "attach") == 0) {

@@ -28,7 +28,7 @@ typedef struct FakeDomain {
         long long quota;
         char *fail_op;      /* the next such operation fails */
         char *fail_message;
-        int fail_errno;     /* with this (negative) errno: -EIO unless said */
+        int fail_errno;     /* with this (negative) errno; 0: -EIO */
         char *alias;        /* its group's device (NULL: the hypervisor's alias) */
         size_t group_next;  /* 1 + the index of the next member of its group (a ring), 0: none */
 } FakeDomain;

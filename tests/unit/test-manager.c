@@ -506,7 +506,7 @@ static void command(Run *run, char *line) {
                 free(d->fail_message);
                 d->fail_op = strdup(argv[1]);
                 d->fail_message = strdup(buf);
-                d->fail_errno = e ?: -EIO;
+                d->fail_errno = e;
         } else if (strcmp(argv[0], "pcmk-instance") == 0 && argc == 5) {
                 /* pcmk-instance GROUP I RESOURCE NODE: the agent's call. */
                 HdhaPcmkMember mem;
