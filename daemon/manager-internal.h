@@ -13,6 +13,8 @@
 #include "manager.h"
 
 #define PLAN_MAX 8
+/* The journal's size past which a write compacts it into the group files. */
+#define JOURNAL_COMPACT_BYTES (8U * 1024 * 1024)
 /* While waiting for a release, look again this often: the event may be lost
  * (libvirtd restarted) and so may the unplug request (guest still booting). */
 #define RELEASE_RETRY_USEC (1000U * 1000U)
@@ -152,6 +154,7 @@ struct HdhaManager {
          * source that makes it once the events already waiting are done. */
         ManagerGroup *commit_head, *commit_tail;
         void *commit_source;
+        bool compact_needed; /* the next write is a full save (table_write()) */
 
         /* A reload that waits for every group to be idle (a newer one
          * replaces it), who waits for it, and the timer that swaps it in

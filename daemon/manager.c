@@ -87,11 +87,44 @@ bool manager_group_is_busy(const ManagerGroup *g) {
         return g->reconciling || g->token_wait || g->table->operation != HDHA_OPERATION_NONE;
 }
 
+/* Every write of the table is an append to its journal: one flush of the
+ * disk for any number of groups. Past JOURNAL_COMPACT_BYTES the journal
+ * is compacted into the group files (hdha_table_save()), which costs a
+ * write of each changed group once: about every 15000 records. Until a
+ * save succeeds after a load the journal takes nothing (a torn last
+ * record would end up in its middle): a write is that save. */
+static int table_write(HdhaManager *m, const HdhaTableGroup *const *tables, size_t n) {
+        uint64_t size;
+        int r;
+
+        if (m->compact_needed) {
+                r = hdha_table_save(m->table, m->table_path);
+                if (r >= 0)
+                        m->compact_needed = false;
+                return r;
+        }
+        r = hdha_table_journal_append(m->table_path, tables, n, &size);
+        if (r == -EFBIG) {
+                /* Over HDHA_TABLE_JOURNAL_MAX: the compaction below failed
+                 * every time; try it now, for this write. */
+                m->compact_needed = true;
+                return table_write(m, tables, n);
+        }
+        if (r >= 0 && size > JOURNAL_COMPACT_BYTES) {
+                int k = hdha_table_save(m->table, m->table_path);
+
+                if (k < 0)
+                        log_warning_errno(k, "Failed to compact the allocation table's journal in '%s', "
+                                          "trying again with a later write: %m", m->table_path);
+        }
+        return r;
+}
+
 int manager_group_commit(ManagerGroup *g) {
         HdhaManager *m = g->manager;
         int r;
 
-        r = hdha_table_save_group(g->table, m->table_path);
+        r = table_write(m, (const HdhaTableGroup *[]) { g->table }, 1);
         if (r >= 0)
                 g->dirty = false;
         if (m->env.group_changed)
@@ -109,14 +142,6 @@ static void commit_done(HdhaManager *m, ManagerGroup *g, int r) {
         if (m->env.group_changed)
                 m->env.group_changed(m->env.userdata, g->name);
         manager_group_step_written(g, r);
-}
-
-static int table_write(HdhaManager *m, const HdhaTableGroup *const *tables, size_t n) {
-        int r = 0;
-
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = hdha_table_save_group(tables[i], m->table_path);
-        return r;
 }
 
 /* Every queued group in one write (one flush of the disk), then each
@@ -404,6 +429,7 @@ static void on_hv_event(void *userdata, const HdhaHvEvent *ev);
 
 int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *config,
                      const char *table_path, unsigned flags, HdhaManager **ret, char **reterr_message) {
+        _cleanup_(hdha_table_freep) HdhaTable *loaded = NULL;
         bool one_file = false;
         HdhaManager *m;
         int r;
@@ -428,6 +454,8 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
                         log_info("No allocation table at '%s' yet: nothing is allocated.", table_path);
                 one_file = r == HDHA_TABLE_ONE_FILE_FOUND;
         }
+        if (r >= 0)
+                r = hdha_table_dup(m->table, &loaded);
         if (r < 0) {
                 m->config = NULL;
                 hdha_manager_free(m);
@@ -448,24 +476,41 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
                 if (!hdha_config_find_group(config, m->table->groups[i - 1]->name))
                         (void) hdha_table_remove_group(m->table, m->table->groups[i - 1]->name);
 
-        /* The folder follows: new groups get a file, gone ones lose theirs,
-         * and the single file of an older format goes once every group has
-         * its own. That upgrade must succeed: the old file would otherwise
-         * stay the table and hide every later write. */
-        r = hdha_table_save(m->table, table_path);
-        if (r < 0 && (one_file || (flags & HDHA_MANAGER_REBUILD_TABLE))) {
-                if (reterr_message && asprintf(reterr_message, "%s: cannot write one file per group, the older "
-                                               "single file stays the table: %s", table_path, strerror(-r)) < 0)
-                        *reterr_message = NULL;
-                m->config = NULL;
-                hdha_manager_free(m);
-                return r;
+        /* As loaded: the journal keeps it, once a torn last record (an
+         * append cut short) is cut off, which a load ignores and an append
+         * would bury. Otherwise the folder follows: new groups get a file,
+         * gone ones lose theirs, the journal is compacted, and the single
+         * file of an older format goes once every group has its own. That
+         * upgrade must succeed: the old file would otherwise stay the
+         * table and hide every later write. */
+        if (!one_file && !(flags & HDHA_MANAGER_REBUILD_TABLE) && hdha_table_equal(loaded, m->table)) {
+                r = hdha_table_journal_trim(table_path);
+                if (r > 0)
+                        log_notice("Cut a write cut short off the allocation table's journal in '%s'.",
+                                   table_path);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to check the allocation table's journal in '%s', "
+                                          "compacting it with the next change: %m", table_path);
+                        m->compact_needed = true;
+                }
+        } else {
+                r = hdha_table_save(m->table, table_path);
+                if (r < 0 && (one_file || (flags & HDHA_MANAGER_REBUILD_TABLE))) {
+                        if (reterr_message && asprintf(reterr_message, "%s: cannot write one file per group, the "
+                                                       "older single file stays the table: %s", table_path,
+                                                       strerror(-r)) < 0)
+                                *reterr_message = NULL;
+                        m->config = NULL;
+                        hdha_manager_free(m);
+                        return r;
+                }
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to bring the allocation table '%s' in line with the "
+                                          "configuration, it follows with the next change: %m", table_path);
+                        m->compact_needed = true;
+                } else if (one_file)
+                        log_notice("Upgraded the allocation table to one file per group in '%s'.", table_path);
         }
-        if (r < 0)
-                log_warning_errno(r, "Failed to bring the allocation table '%s' in line with the configuration, "
-                                  "it follows with the next change: %m", table_path);
-        else if (one_file)
-                log_notice("Upgraded the allocation table to one file per group in '%s'.", table_path);
 
         hdha_hypervisor_set_event_handler(hv, on_hv_event, m);
         *ret = m;
@@ -556,9 +601,11 @@ static void manager_apply_config(HdhaManager *m, HdhaConfig *config) {
         }
         hdha_config_free(old);
         r = hdha_table_save(m->table, m->table_path);
-        if (r < 0)
+        if (r < 0) {
                 log_error_errno(r, "Failed to write the allocation table '%s', it is written with the next "
                                 "change: %m", m->table_path);
+                m->compact_needed = true;
+        }
         /* New members' roles, new groups' holders: ask libvirt. */
         if (m->connected)
                 manager_reconcile(m);

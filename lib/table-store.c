@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The allocation table's files: one per group in STATEDIR/table.d, written
- * durably (temporary file, fsync, rename, fsync of the folder); the single
- * file of older formats beside it read while it exists and removed once
- * every group has its own file. table-file.c reads and writes the text. */
+ * durably (temporary file, fsync, rename, fsync of the folder), and the
+ * journal there replayed after them (table-journal.c), emptied by a full
+ * save; the single file of older formats beside it read while it exists
+ * and removed once every group has its own file. table-file.c reads and
+ * writes the text. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,19 +20,6 @@
 
 #define errmsg hdha_table_errmsg
 #define SUFFIX ".json"
-
-static void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
-
-#define TAKE_FD(fd)                             \
-        ({                                      \
-                int _fd_ = (fd);                \
-                (fd) = -EBADF;                  \
-                _fd_;                           \
-        })
 
 static void closedirp(DIR **d) {
         if (*d)
@@ -90,13 +79,13 @@ static bool is_group_file(const char *name) {
 
 /* A group's file is its name and ".json"; a name starting with a dot would
  * be taken for a temporary file. */
-static bool group_file_name_ok(const char *group) {
+bool hdha_table_group_file_name_ok(const char *group) {
         return hdha_table_name_is_valid(group) && group[0] != '.' &&
                strlen(group) + strlen(SUFFIX) <= HDHA_TABLE_NAME_MAX;
 }
 
 static int group_file_path(const char *path, const char *group, char **ret) {
-        if (!group_file_name_ok(group))
+        if (!hdha_table_group_file_name_ok(group))
                 return -EINVAL;
         if (asprintf(ret, "%s/%s" SUFFIX, path, group) < 0)
                 return -ENOMEM;
@@ -105,9 +94,9 @@ static int group_file_path(const char *path, const char *group, char **ret) {
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* Reads a whole regular file of at most HDHA_TABLE_FILE_MAX bytes: 1 and
- * its content, 0 if it does not exist, or -errno with a message. */
-static int read_file(const char *path, char **ret, size_t *ret_size, char **reterr) {
+/* Reads a whole regular file of at most max bytes: 1 and its content, 0 if
+ * it does not exist, or -errno with a message. */
+static int read_file(const char *path, size_t max, char **ret, size_t *ret_size, char **reterr) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -124,9 +113,9 @@ static int read_file(const char *path, char **ret, size_t *ret_size, char **rete
                 return errmsg(reterr, -errno, "%s: cannot stat: %s", path, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return errmsg(reterr, -EBADMSG, "%s: not a regular file", path);
-        if (st.st_size > HDHA_TABLE_FILE_MAX)
-                return errmsg(reterr, -EFBIG, "%s: file is %jd bytes, larger than the limit of %d",
-                              path, (intmax_t) st.st_size, HDHA_TABLE_FILE_MAX);
+        if ((uintmax_t) st.st_size > max)
+                return errmsg(reterr, -EFBIG, "%s: file is %jd bytes, larger than the limit of %zu",
+                              path, (intmax_t) st.st_size, max);
 
         /* One byte more than it had, to see a file that grew meanwhile. */
         buf = malloc((size_t) st.st_size + 2);
@@ -164,7 +153,7 @@ static int load_group_file(HdhaTable *t, const char *path, const char *name, cha
         group = strndup(name, strlen(name) - strlen(SUFFIX));
         if (!group)
                 return -ENOMEM;
-        r = read_file(file, &buf, &n, reterr);
+        r = read_file(file, HDHA_TABLE_FILE_MAX, &buf, &n, reterr);
         if (r <= 0)
                 return r;
         r = hdha_table_group_parse(t, buf, n, file, group, reterr);
@@ -181,8 +170,9 @@ static void free_names(char **names, size_t n) {
         free(names);
 }
 
-/* The names in the folder that are not hidden (temporary files start with
- * a dot), sorted: 0, or 1 and none if the folder does not exist. */
+/* The names in the folder but hidden ones (temporary files start with a
+ * dot) and the journal, sorted: 0, or 1 and none if the folder does not
+ * exist. */
 static int list_folder(const char *path, char ***ret, size_t *ret_n, char **reterr) {
         _cleanup_(closedirp) DIR *d = NULL;
         char **names = NULL;
@@ -201,7 +191,7 @@ static int list_folder(const char *path, char ***ret, size_t *ret_n, char **rete
         while ((errno = 0, de = readdir(d))) {
                 char **a;
 
-                if (de->d_name[0] == '.')
+                if (de->d_name[0] == '.' || streq(de->d_name, HDHA_TABLE_JOURNAL))
                         continue;
                 if (n >= HDHA_TABLE_GROUPS_MAX) {
                         free_names(names, n);
@@ -238,17 +228,68 @@ static int load_one_file(const char *path, HdhaTable **ret, char **reterr) {
         r = one_file_path(path, &file);
         if (r < 0)
                 return r;
-        r = read_file(file, &buf, &n, reterr);
+        r = read_file(file, HDHA_TABLE_FILE_MAX, &buf, &n, reterr);
         if (r <= 0)
                 return r;
         r = hdha_table_parse(buf, n, file, ret, reterr);
         return r < 0 ? r : 1;
 }
 
+/* The journal's text (NULL and 0 if there is none) and its path. Read
+ * before the group files: a full save that runs in between writes the
+ * files before it empties the journal, so the files read are then at
+ * least as new as the records. */
+static int read_journal(const char *path, char **ret_file, char **ret, size_t *ret_size, char **reterr) {
+        _cleanup_free_ char *file = NULL, *buf = NULL;
+        size_t n = 0;
+        int r;
+
+        if (asprintf(&file, "%s/" HDHA_TABLE_JOURNAL, path) < 0)
+                return -ENOMEM;
+        r = read_file(file, HDHA_TABLE_JOURNAL_MAX, &buf, &n, reterr);
+        if (r < 0)
+                return r;
+        *ret_file = TAKE_PTR(file);
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
+}
+
+int hdha_table_journal_trim(const char *path) {
+        _cleanup_(hdha_table_freep) HdhaTable *scratch = NULL;
+        _cleanup_free_ char *file = NULL, *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size = 0, keep;
+        int r;
+
+        if (!path)
+                return -EINVAL;
+        r = read_journal(path, &file, &text, &size, NULL);
+        if (r < 0)
+                return r;
+        keep = hdha_table_journal_whole(text, size);
+        if (keep == size)
+                return 0;
+        /* Only a torn last record goes: a bad one stays for the load to
+         * name (the replay fails on it). */
+        r = hdha_table_new(&scratch);
+        if (r >= 0)
+                r = hdha_table_journal_replay(scratch, text, size, file, NULL, NULL);
+        if (r < 0)
+                return r;
+        fd = open(file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (ftruncate(fd, (off_t) keep) < 0 || fdatasync(fd) < 0)
+                return -errno;
+        return 1;
+}
+
 int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
+        _cleanup_free_ char *journal_file = NULL, *journal = NULL;
         char **names = NULL;
-        size_t n = 0;
+        size_t n = 0, journal_size;
         int r, missing;
 
         if (!path || !ret)
@@ -261,6 +302,9 @@ int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
                 return HDHA_TABLE_ONE_FILE_FOUND;
         }
 
+        r = read_journal(path, &journal_file, &journal, &journal_size, reterr_message);
+        if (r < 0)
+                return r;
         missing = list_folder(path, &names, &n, reterr_message);
         if (missing < 0)
                 return missing;
@@ -275,16 +319,20 @@ int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message) {
         free_names(names, n);
         if (r < 0)
                 return r;
+        r = hdha_table_journal_replay(t, journal, journal_size, journal_file, NULL, reterr_message);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(t);
         return missing ? HDHA_TABLE_MISSING : 0;
 }
 
 int hdha_table_load_group(const char *path, const char *group, HdhaTable **ret, char **reterr_message) {
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *journal_file = NULL, *journal = NULL;
+        size_t journal_size;
         int r;
 
-        if (!path || !ret || !group_file_name_ok(group))
+        if (!path || !ret || !hdha_table_group_file_name_ok(group))
                 return -EINVAL;
         r = load_one_file(path, &t, reterr_message);
         if (r < 0)
@@ -297,6 +345,9 @@ int hdha_table_load_group(const char *path, const char *group, HdhaTable **ret, 
                 *ret = TAKE_PTR(t);
                 return HDHA_TABLE_ONE_FILE_FOUND;
         }
+        r = read_journal(path, &journal_file, &journal, &journal_size, reterr_message);
+        if (r < 0)
+                return r;
         r = hdha_table_new(&t);
         if (r < 0)
                 return r;
@@ -305,13 +356,17 @@ int hdha_table_load_group(const char *path, const char *group, HdhaTable **ret, 
         r = load_group_file(t, path, name, reterr_message);
         if (r < 0)
                 return r;
+        r = hdha_table_journal_replay(t, journal, journal_size, journal_file, group, reterr_message);
+        if (r < 0)
+                return r;
+        r = t->n_groups == 0 ? HDHA_TABLE_MISSING : 0;
         *ret = TAKE_PTR(t);
-        return r == 0 ? HDHA_TABLE_MISSING : 0;
+        return r;
 }
 
 /* ---- writing ---------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n) {
+int hdha_table_write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
 
@@ -327,7 +382,7 @@ static int write_all(int fd, const char *p, size_t n) {
         return 0;
 }
 
-static int fsync_folder(const char *dir) {
+int hdha_table_fsync_folder(const char *dir) {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (dfd < 0)
@@ -337,8 +392,7 @@ static int fsync_folder(const char *dir) {
         return 0;
 }
 
-/* The folder of the group files, made durably if it is not there. */
-static int make_folder(const char *path) {
+int hdha_table_make_folder(const char *path) {
         _cleanup_free_ char *parent = NULL;
 
         if (mkdir(path, 0755) < 0)
@@ -348,7 +402,7 @@ static int make_folder(const char *path) {
         parent = parent_of(path);
         if (!parent)
                 return -ENOMEM;
-        return fsync_folder(parent);
+        return hdha_table_fsync_folder(parent);
 }
 
 /* data replaces file durably: temporary file beside it, fsync, rename,
@@ -370,7 +424,7 @@ static int replace_file(const char *dir, const char *file, const char *data) {
         }
         if (fchmod(fd, 0644) < 0)
                 return -errno;
-        r = write_all(fd, data, strlen(data));
+        r = hdha_table_write_all(fd, data, strlen(data));
         if (r < 0)
                 return r;
         if (fsync(fd) < 0)
@@ -380,7 +434,7 @@ static int replace_file(const char *dir, const char *file, const char *data) {
         if (rename(tmp, file) < 0)
                 return -errno;
         tmp = mfree(tmp); /* renamed: nothing left to remove */
-        return fsync_folder(dir);
+        return hdha_table_fsync_folder(dir);
 }
 
 /* Writes g's file; with only_if_changed, not when the file already has
@@ -400,9 +454,9 @@ static int save_group(const HdhaTableGroup *g, const char *path, bool only_if_ch
                 return r;
         if (strlen(data) > HDHA_TABLE_FILE_MAX)
                 return -EFBIG;
-        if (only_if_changed && read_file(file, &old, &n, NULL) > 0 && streq(old, data))
+        if (only_if_changed && read_file(file, HDHA_TABLE_FILE_MAX, &old, &n, NULL) > 0 && streq(old, data))
                 return 0;
-        r = make_folder(path);
+        r = hdha_table_make_folder(path);
         if (r < 0)
                 return r;
         return replace_file(path, file, data);
@@ -416,11 +470,11 @@ int hdha_table_save_group(const HdhaTableGroup *g, const char *path) {
 static int remove_file(const char *dir, const char *file) {
         if (unlink(file) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        return fsync_folder(dir);
+        return hdha_table_fsync_folder(dir);
 }
 
 int hdha_table_save(const HdhaTable *t, const char *path) {
-        _cleanup_free_ char *one_file = NULL, *state_dir = NULL;
+        _cleanup_free_ char *journal = NULL, *one_file = NULL, *state_dir = NULL;
         char **names = NULL;
         size_t n = 0;
         int r;
@@ -452,6 +506,16 @@ int hdha_table_save(const HdhaTable *t, const char *path) {
                         r = remove_file(path, file);
         }
         free_names(names, n);
+        if (r < 0)
+                return r;
+
+        /* Then the journal: the files hold all it says now. Removed, not
+         * truncated: an unlink is atomic, a cut leaves the whole journal
+         * (no newer than the files) or none. Before the older format's
+         * file: while that exists, a journal is not read. */
+        if (asprintf(&journal, "%s/" HDHA_TABLE_JOURNAL, path) < 0)
+                return -ENOMEM;
+        r = remove_file(path, journal);
         if (r < 0)
                 return r;
 

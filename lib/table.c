@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "string-table.h"
+#include "table-internal.h"
 #include "table.h"
 
 static const char *const role_table[_HDHA_ROLE_MAX] = {
@@ -168,6 +169,31 @@ int hdha_table_remove_group(HdhaTable *t, const char *name) {
                         return 0;
                 }
         return -ENOENT;
+}
+
+int hdha_table_move_group(HdhaTable *dst, HdhaTable *src, const char *name) {
+        HdhaTableGroup **old = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; i < src->n_groups && !streq(src->groups[i]->name, name); i++)
+                ;
+        if (i == src->n_groups)
+                return -ENOENT;
+        for (size_t j = 0; j < dst->n_groups && !old; j++)
+                if (streq(dst->groups[j]->name, name))
+                        old = dst->groups + j;
+        if (old) {
+                group_free(*old);
+                *old = src->groups[i];
+        } else {
+                r = table_put_group(dst, src->groups[i]);
+                if (r < 0)
+                        return r;
+        }
+        memmove(src->groups + i, src->groups + i + 1, (src->n_groups - i - 1) * sizeof(*src->groups));
+        src->n_groups--;
+        return 0;
 }
 
 HdhaTableMember *hdha_table_group_get_member(const HdhaTableGroup *g, const char *domain) {

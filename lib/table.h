@@ -16,8 +16,10 @@
  * could not be reported to Pacemaker before the agent's next call).
  *
  * The table lives in one JSON file per group, STATEDIR/table.d/NAME.json,
- * rewritten durably before and after every step of that group, so that a
- * step costs the same with one group or a thousand:
+ * and the journal beside them (HDHA_TABLE_JOURNAL below), where the daemon
+ * appends each write, of one group or of many at once, with one flush; a
+ * full save (hdha_table_save()) folds the journal into the files. A
+ * group's file:
  *
  *   {
  *     "format": 3,
@@ -221,8 +223,9 @@ int hdha_table_path(const char *state_directory, char **ret);
  * (table.json beside path): hdha_table_save() upgrades it. */
 #define HDHA_TABLE_ONE_FILE_FOUND 2
 
-/* Reads the table of the folder path (STATEDIR/table.d), or the single
- * file beside it while that exists. Returns 0 and the table,
+/* Reads the table of the folder path (STATEDIR/table.d): its group files,
+ * then the journal's records over them; or the single file beside it
+ * while that exists (the journal is not read then). Returns 0 and the table,
  * HDHA_TABLE_ONE_FILE_FOUND and the table, or HDHA_TABLE_MISSING and an
  * empty table if neither exists (nothing allocated yet: the caller logs
  * it). On any other problem returns -errno (-EBADMSG for bad content or a
@@ -230,11 +233,13 @@ int hdha_table_path(const char *state_directory, char **ret);
  * than HDHA_TABLE_GROUPS_MAX files, the read's errno for an unreadable
  * file) and, if reterr_message is not NULL, writes a message that starts
  * with the file's path and says what is wrong, e.g.
- * "/var/lib/hostdev-ha/table.d/nic0.json: members[1].role: unknown role 'spare'".
+ * "/var/lib/hostdev-ha/table.d/nic0.json: members[1].role: unknown role 'spare'",
+ * "/var/lib/hostdev-ha/table.d/journal: record at byte 1234: checksum mismatch".
  * Nothing is ever modified. */
 int hdha_table_load(const char *path, HdhaTable **ret, char **reterr_message);
 /* The same for one group only (the hook's question): the table holds that
- * group, or no group if it has no file yet. */
+ * group, or no group if it has neither a file nor a record yet. The
+ * journal's other records are checked, not parsed. */
 int hdha_table_load_group(const char *path, const char *group, HdhaTable **ret, char **reterr_message);
 
 /* The single file's text (formats 1 and 2: name is where the text came
@@ -260,9 +265,51 @@ int hdha_table_group_format(const HdhaTableGroup *g, char **ret);
  * -EFBIG if the file would exceed HDHA_TABLE_FILE_MAX. */
 int hdha_table_save_group(const HdhaTableGroup *g, const char *path);
 
-/* Makes the folder path hold the whole table t: writes every group whose
- * file differs (as hdha_table_save_group()), removes the files of groups
- * t does not have, and last removes the single file of the older format
- * beside it (fsync of its folder): a write cut short anywhere leaves the
- * old table readable, or the new one. -errno from the first failure. */
+/* STATEDIR/table.d/journal: the table's writes since the last
+ * hdha_table_save(), appended. A record is one group's whole state, the
+ * text of its file (as hdha_table_group_format() writes it):
+ *
+ *   HDHA-J1 CHECKSUM LENGTH GROUP\n
+ *   JSON\n
+ *
+ * CHECKSUM: 8 lowercase hex digits, FNV-1a (32 bits) of the rest of the
+ * record, from LENGTH to its last newline; LENGTH: the bytes of JSON;
+ * GROUP last, as a name may hold spaces. A load applies the records in
+ * order after the files: a record replaces its group or adds it, unless
+ * its generation is lower than the group's (a full save wrote the file
+ * after it). So a group written here must have every later change written
+ * here too until hdha_table_save(): frozen and the instances do not change
+ * the generation, a record would hide them. A last record the journal
+ * ends inside (an append cut short: never acknowledged) is ignored; any
+ * other bad record is an error (-EBADMSG). hdha_table_save() empties it. */
+#define HDHA_TABLE_JOURNAL "journal"
+#define HDHA_TABLE_JOURNAL_MAX (64 * 1024 * 1024) /* bytes, for load and append */
+
+/* Appends one record per group (the group's full state, as its file would
+ * have it) to the journal in the folder path with one write(2) and one
+ * fdatasync(2): a write of n groups costs one flush, not 2n. Makes the
+ * folder (0755) and the journal (0644) if missing, durably (fsync of the
+ * folder after creating the file). On failure the journal is cut back to
+ * its size before the call (ftruncate) so that no partial record stays,
+ * and -errno is returned (-EINVAL for a name that cannot be a file's,
+ * -EFBIG if a record would exceed HDHA_TABLE_FILE_MAX or the journal
+ * HDHA_TABLE_JOURNAL_MAX: then hdha_table_save() first). If ret_size is
+ * not NULL it gets the journal's size after the append. After a load,
+ * call hdha_table_journal_trim() or hdha_table_save() before the first
+ * append: a torn last record the load ignored would otherwise be buried
+ * in the middle, an error. */
+int hdha_table_journal_append(const char *path, const HdhaTableGroup *const *groups, size_t n, uint64_t *ret_size);
+/* Cuts a torn last record (an append cut short, which a load ignores) off
+ * the journal of the folder path, durably: after a load, what the first
+ * append needs, cheaper than hdha_table_save(). Returns 1 if it cut, 0 if
+ * there was nothing to cut (or no journal), -EBADMSG if the journal has a
+ * bad record (left as it is), or -errno. */
+int hdha_table_journal_trim(const char *path);
+
+/* Makes the folder path hold the whole table t, and compacts: writes every
+ * group whose file differs (as hdha_table_save_group()), removes the files
+ * of groups t does not have, then the journal (fsync of the folder), and
+ * last the single file of the older format beside it (fsync of its
+ * folder): a write cut short anywhere leaves the old table readable, or
+ * the new one. -errno from the first failure. */
 int hdha_table_save(const HdhaTable *t, const char *path);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The allocation table's files (lib/table-file.c): any text is read, as the
- * single file of formats 1 and 2 and as one group's file (format 3); a
- * table read obeys the table's rules, and written out and read back it is
- * the same table and the same text, each of its groups in a file of its
- * own too. */
+/* The allocation table's files (lib/table-file.c, lib/table-journal.c):
+ * any text is read, as the single file of formats 1 and 2, as one group's
+ * file (format 3) and as the journal; a table read obeys the table's
+ * rules, and written out and read back it is the same table and the same
+ * text, each of its groups in a file of its own and in a journal too. */
 #include <errno.h>
 
 #include "fuzz-util.h"
 #include "macro.h"
+#include "table-internal.h"
 #include "table.h"
 
 static void check_rules(const HdhaTable *t) {
@@ -59,6 +60,26 @@ static void check_group_files(const HdhaTable *t) {
         }
 }
 
+/* t's groups as a journal (unless a name cannot be a file's), replayed:
+ * the same table. */
+static void check_journal(const HdhaTable *t) {
+        _cleanup_(hdha_table_freep) HdhaTable *back = NULL;
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        size_t n;
+        int r;
+
+        r = hdha_table_journal_format((const HdhaTableGroup *const *) t->groups, t->n_groups, &text, &n);
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -EFBIG || r == -ENOMEM);
+        if (r < 0 || hdha_table_new(&back) < 0)
+                return;
+        r = hdha_table_journal_replay(back, text, n, "journal", NULL, &err);
+        if (r == -ENOMEM)
+                return;
+        if (r != 0)
+                fprintf(stderr, "written journal not read back: %s\n", strna(err));
+        FUZZ_CHECK(r == 0 && hdha_table_equal(t, back));
+}
+
 /* The input as one group's file. */
 static void fuzz_group_file(const uint8_t *data, size_t size) {
         _cleanup_(hdha_table_freep) HdhaTable *t = NULL;
@@ -76,6 +97,36 @@ static void fuzz_group_file(const uint8_t *data, size_t size) {
         FUZZ_CHECK(t->n_groups == 1);
         check_rules(t);
         check_group_files(t);
+        check_journal(t);
+}
+
+/* The input as a journal, replayed into an empty table; replayed for its
+ * last group only, that group alone, the same. */
+static void fuzz_journal(const uint8_t *data, size_t size) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = NULL, *one = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (hdha_table_new(&t) < 0)
+                return;
+        r = hdha_table_journal_replay(t, (const char *) data, size, "journal", NULL, &err);
+        FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -E2BIG || r == -ENOMEM);
+        if (r == -EBADMSG || r == -E2BIG)
+                FUZZ_CHECK(err && strncmp(err, "journal: record at byte ", 24) == 0);
+        if (r < 0)
+                return;
+        check_rules(t);
+        check_journal(t);
+
+        if (t->n_groups == 0 || hdha_table_new(&one) < 0)
+                return;
+        r = hdha_table_journal_replay(one, (const char *) data, size, "journal", t->groups[t->n_groups - 1]->name,
+                                      NULL);
+        if (r == -ENOMEM)
+                return;
+        for (size_t i = t->n_groups - 1; i > 0; i--)
+                (void) hdha_table_remove_group(t, t->groups[i - 1]->name);
+        FUZZ_CHECK(r == 0 && hdha_table_equal(t, one));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -84,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r;
 
         fuzz_group_file(data, size);
+        fuzz_journal(data, size);
 
         r = hdha_table_parse((const char *) data, size, "table.json", &t, &err);
         FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EFBIG || r == -ENOMEM);
@@ -117,5 +169,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         FUZZ_CHECK(r == 0 && hdha_table_equal(t, copy));
         check_group_files(t);
+        check_journal(t);
         return 0;
 }

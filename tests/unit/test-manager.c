@@ -30,15 +30,26 @@
 
 int __real_rename(const char *from, const char *to);
 int __wrap_rename(const char *from, const char *to);
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
 
-static int rename_errno;
+/* "state-dir full|read-only": the table's writes fail with this errno. */
+static int state_errno;
 
 int __wrap_rename(const char *from, const char *to) {
-        if (rename_errno > 0) {
-                errno = rename_errno;
+        if (state_errno > 0) {
+                errno = state_errno;
                 return -1;
         }
         return __real_rename(from, to);
+}
+
+int __wrap_fdatasync(int fd) {
+        if (state_errno > 0) {
+                errno = state_errno;
+                return -1;
+        }
+        return __real_fdatasync(fd);
 }
 
 typedef struct Timer {
@@ -571,7 +582,7 @@ static void command(Run *run, char *line) {
                 fprintf(run->out, "reload: %s\n", r < 0 ? strerror(-r) : r == 0 ? "ok" : "waits");
         } else if (strcmp(argv[0], "state-dir") == 0 && argc == 2) {
                 /* state-dir full | read-only | ok */
-                rename_errno = strcmp(argv[1], "full") == 0 ? ENOSPC : strcmp(argv[1], "read-only") == 0 ? EROFS : 0;
+                state_errno = strcmp(argv[1], "full") == 0 ? ENOSPC : strcmp(argv[1], "read-only") == 0 ? EROFS : 0;
         } else if (strcmp(argv[0], "file") == 0)
                 show_file(run);
         else if (strcmp(argv[0], "show") == 0) {
@@ -613,7 +624,7 @@ static void run_init(Run *run, FILE *out) {
         FILE *f;
 
         *run = (Run) {};
-        rename_errno = 0;
+        state_errno = 0;
         snprintf(run->dir, sizeof(run->dir), "/tmp/hdha-test-manager.XXXXXX");
         assert_non_null(mkdtemp(run->dir));
         snprintf(run->table_path, sizeof(run->table_path), "%s/table.d", run->dir);
