@@ -135,33 +135,30 @@ static Sample since(Mark a) {
 
 /* --- The environment, as main.c wires it (timers never due here) ------------ */
 
-static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
-        Host *h = userdata;
+static int timer_add(Timer **list, bool idle, void (*fn)(void *), void *fn_userdata, void **ret) {
         Timer *t = calloc(1, sizeof(*t));
 
         if (!t)
                 return -ENOMEM;
-        *t = (Timer) { .fn = fn, .userdata = fn_userdata, .next = h->timers };
-        if (h->timers)
-                h->timers->prev = t;
-        h->timers = t;
+        *t = (Timer) { .fn = fn, .userdata = fn_userdata, .idle = idle, .next = *list };
+        if (*list)
+                (*list)->prev = t;
+        *list = t;
         *ret = t;
         return 0;
+}
+
+static int env_timer_start(void *userdata, uint64_t usec, void (*fn)(void *), void *fn_userdata, void **ret) {
+        Host *h = userdata;
+
+        return timer_add(&h->timers, false, fn, fn_userdata, ret);
 }
 
 /* As the daemon's loop: after the completions waiting (settle()). */
 static int env_idle_start(void *userdata, void (*fn)(void *), void *fn_userdata, void **ret) {
         Host *h = userdata;
-        Timer *t = calloc(1, sizeof(*t));
 
-        if (!t)
-                return -ENOMEM;
-        *t = (Timer) { .fn = fn, .userdata = fn_userdata, .idle = true, .next = h->idles };
-        if (h->idles)
-                h->idles->prev = t;
-        h->idles = t;
-        *ret = t;
-        return 0;
+        return timer_add(&h->idles, true, fn, fn_userdata, ret);
 }
 
 static void env_timer_stop(void *userdata, void *timer) {
