@@ -115,6 +115,7 @@ struct ManagerGroup {
         HdhaOperation auto_op;
         unsigned auto_failures;
         void *auto_retry_timer;
+        bool auto_starting; /* starting it: its start is written with its first step */
 
         /* Reconciling: inspections still out, and what they found. */
         bool reconciling;

@@ -64,7 +64,9 @@ void manager_group_auto_check(ManagerGroup *g) {
                 if (waiting && g->auto_op == HDHA_OPERATION_FAILOVER)
                         return;
                 g->auto_op = HDHA_OPERATION_FAILOVER;
+                g->auto_starting = true;
                 (void) hdha_manager_failover(g->manager, g->name, NULL, on_auto_done, g);
+                g->auto_starting = false;
                 return;
         }
         if (waiting)
@@ -72,7 +74,9 @@ void manager_group_auto_check(ManagerGroup *g) {
         for (size_t i = 0; i < g->table->n_members; i++)
                 if (g->table->members[i].role == HDHA_ROLE_FAILED) {
                         g->auto_op = HDHA_OPERATION_REBUILD;
+                        g->auto_starting = true;
                         (void) hdha_manager_rebuild(g->manager, g->table->members[i].domain, on_auto_done, g);
+                        g->auto_starting = false;
                         return;
                 }
 }

@@ -485,7 +485,11 @@ int manager_group_start_operation(ManagerGroup *g, HdhaOperation op, const char 
         int r;
 
         r = hdha_table_group_set_operation(g->table, op, HDHA_STEP_NONE, source, target);
-        if (r >= 0) {
+        /* Policy auto's own action: nobody waits for a refusal, its start
+         * is written with its first step, before that step's call (with
+         * every other group's of this round of events), and a write that
+         * fails ends it before anything happens. */
+        if (r >= 0 && !g->auto_starting) {
                 /* "Started" is written before any hypervisor call: a state
                  * directory that cannot take it (full, read-only, failing)
                  * refuses the operation before libvirt is touched, and the
