@@ -500,8 +500,10 @@ kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
 sampler=
 n=$(wc -l <"$D/samples")
-two=$(awk '$2 ~ /,/' "$D/samples" | wc -l)
-[ "$two" = 0 ] || fail "the device was on two VMs at once: $(awk '$2 ~ /,/' "$D/samples" | head -n 3)"
+# The two VMs are read one after the other: a move between the two reads
+# shows both in one sample. On two VMs is a double in two samples in a row.
+two=$(awk '$2 ~ /,/ { if (prev) print; prev = 1; next } { prev = 0 }' "$D/samples")
+[ -z "$two" ] || fail "the device was on two VMs at once: $(head -n 3 <<<"$two")"
 say "Both VMs' live XML was read $n times during the run: the device was never on
 two VMs at once."
 

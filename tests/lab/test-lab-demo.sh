@@ -107,8 +107,12 @@ diag "$n samples of both live XMLs"
 # How often it sampled depends on the machine's speed: the moves it saw
 # (below) prove it ran throughout.
 check "both live XMLs sampled" test "$n" -gt 0
-check "the device never on two VMs" eval '[ -z "$(awk "\$2 ~ /,/" "$D/samples")" ]'
-moves=$(awk '$2 != "-" && $2 != last { printf "%s ", $2; last = $2 }' "$D/samples")
+# The two VMs are read one after the other: a move between the two reads
+# shows both in a single sample, which is no holder of its own.
+diag "single samples with both VMs (a move between the two reads): $(awk '$2 ~ /,/' "$D/samples" | grep -c .)"
+check "the device never on two VMs (two samples in a row)" \
+	eval '[ -z "$(awk '\''$2 ~ /,/ { if (prev) print; prev = 1; next } { prev = 0 }'\'' "$D/samples")" ]'
+moves=$(awk '$2 != "-" && $2 !~ /,/ && $2 != last { printf "%s ", $2; last = $2 }' "$D/samples")
 diag "holders seen: $moves"
 check "the sampler saw the device go $a -> $s -> $a" test "$moves" = "$a $s $a "
 check "the demo says so" grep -q "^two VMs at once\.$" "$out"
