@@ -74,12 +74,17 @@ settled() {
 }
 
 # The device on two domains at once, ever: a background sampler of both
-# live XMLs (lab_device_holders lists the running holders).
+# live XMLs (lab_device_holders lists the running holders). It reads them
+# one after the other: a move between the two reads shows both in one
+# sample; on two domains is both in two samples in a row.
 sample() {
-	local h
+	local h last=
 	while :; do
 		h=$(lab_device_holders --alias "$alias" vm-a vm-b 2>/dev/null)
-		case $h in *" "*) echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders" ;; esac
+		case $h in
+		*" "*) [ -n "$last" ] && echo "$(date +%T.%3N) $h" >>"$LAB_DIR/two-holders"; last=1 ;;
+		*) last= ;;
+		esac
 		echo x >>"$LAB_DIR/samples"
 		sleep 0.05
 	done
