@@ -150,12 +150,18 @@ typedef struct Entry {
         Record rec;
 } Entry;
 
+static int cmp_by_offset(const void *a, const void *b) {
+        const Entry *x = a, *y = b;
+
+        return x->off < y->off ? -1 : x->off > y->off;
+}
+
 /* By group, then in the journal's order. */
-static int cmp_entries(const void *a, const void *b) {
+static int cmp_by_group(const void *a, const void *b) {
         const Entry *x = a, *y = b;
         int c = strcmp(x->rec.name, y->rec.name);
 
-        return c != 0 ? c : x->off < y->off ? -1 : x->off > y->off;
+        return c != 0 ? c : cmp_by_offset(a, b);
 }
 
 /* Every whole record is checked (header, checksum, a cut in the middle),
@@ -165,7 +171,7 @@ static int cmp_entries(const void *a, const void *b) {
 int hdha_table_journal_replay(HdhaTable *t, const char *text, size_t size, const char *name, const char *group,
                               char **reterr_message) {
         _cleanup_free_ Entry *entries = NULL;
-        size_t n = 0, allocated = 0, off = 0;
+        size_t n = 0, allocated = 0, off = 0, last = 0;
 
         if (!t || (!text && size > 0) || !name)
                 return -EINVAL;
@@ -200,14 +206,19 @@ int hdha_table_journal_replay(HdhaTable *t, const char *text, size_t size, const
                 off += rec.size;
         }
 
+        /* Each group's last record, then those in the journal's order: a
+         * group the files do not have is added where its last record is. */
         if (n > 0)
-                qsort(entries, n, sizeof(*entries), cmp_entries);
-        for (size_t i = 0; i < n; i++) {
+                qsort(entries, n, sizeof(*entries), cmp_by_group);
+        for (size_t i = 0; i < n; i++)
+                if (i + 1 == n || !streq(entries[i].rec.name, entries[i + 1].rec.name))
+                        entries[last++] = entries[i];
+        if (last > 0)
+                qsort(entries, last, sizeof(*entries), cmp_by_offset);
+        for (size_t i = 0; i < last; i++) {
                 _cleanup_free_ char *where = NULL;
                 int r;
 
-                if (i + 1 < n && streq(entries[i].rec.name, entries[i + 1].rec.name))
-                        continue; /* a later record of that group follows */
                 if (asprintf(&where, "%s: record at byte %zu", name, entries[i].off) < 0)
                         return -ENOMEM;
                 r = apply_record(t, &entries[i].rec, where, reterr_message);

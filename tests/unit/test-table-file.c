@@ -957,6 +957,25 @@ static void test_journal_torn(void **state) {
         }
 }
 
+/* A load applies each group's last record only, in the journal's order:
+ * groups that only the journal has come in the order it wrote them, not
+ * sorted by name. */
+static void test_journal_order(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *back = NULL;
+        HdhaTableGroup *nic0 = t->groups[0], *hba = t->groups[1];
+
+        assert_string_equal(nic0->name, "nic0");
+        assert_string_equal(hba->name, "hba \"1\"");
+        (void) append(hba, nic0); /* no group files: the journal alone */
+        assert_int_equal(hdha_table_group_set_frozen(hba, !hba->frozen), 1);
+        (void) append(hba, NULL);
+        assert_int_equal(hdha_table_load(folder, &back, NULL), 0);
+        assert_int_equal(back->n_groups, 2);
+        assert_string_equal(back->groups[0]->name, "nic0");
+        assert_string_equal(back->groups[1]->name, "hba \"1\"");
+        assert_int_equal(back->groups[1]->frozen, hba->frozen);
+}
+
 /* After a load, the first append needs a torn last record gone: trim cuts
  * it off (and only it), so that the next append follows the last whole
  * record. */
@@ -1093,6 +1112,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_upgrade_cut_short, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_replay, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_torn, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_trim, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_append_failures, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_compaction, setup, teardown),
