@@ -174,6 +174,9 @@ ManagerHvCall *manager_hv_call_new(ManagerGroup *g);
 ManagerGroup *manager_hv_call_free(ManagerHvCall *call);
 ManagerGroup *manager_get_group(HdhaManager *m, const char *name);
 bool manager_group_is_busy(const ManagerGroup *g);
+/* manager-commit.c */
+/* Takes the group out of the queue of the next write (it is freed). */
+void manager_group_commit_unqueue(ManagerGroup *g);
 /* Writes the table now; returns -errno without logging. */
 int manager_group_commit(ManagerGroup *g);
 /* Queues the group for the next write of the table, made for every queued
