@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The allocation table's files: round trips, corrupt and old formats,
- * one file per group, failed and interrupted saves, the journal. */
-#include <dirent.h>
+ * one file per group, failed and interrupted saves. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <setjmp.h>
@@ -22,125 +16,8 @@
 #include "macro.h"
 #include "table.h"
 
+#include "table-folder.h"
 #include "table-sample.h"
-/* fsync() and rename() are wrapped at link time (-Wl,--wrap) so that a test
- * can make the n-th call fail. */
-int __real_fsync(int fd);
-int __wrap_fsync(int fd);
-int __real_rename(const char *from, const char *to);
-int __wrap_rename(const char *from, const char *to);
-
-static int fsync_fail_at, fsync_calls, rename_fail_errno, rename_fail_at, rename_calls;
-
-int __wrap_fsync(int fd) {
-        if (fsync_fail_at > 0 && ++fsync_calls == fsync_fail_at) {
-                errno = EIO;
-                return -1;
-        }
-        return __real_fsync(fd);
-}
-
-int __wrap_rename(const char *from, const char *to) {
-        if (rename_fail_errno > 0 || (rename_fail_at > 0 && ++rename_calls == rename_fail_at)) {
-                errno = rename_fail_errno ?: EIO;
-                return -1;
-        }
-        return __real_rename(from, to);
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-/* folder: the table's folder (STATEDIR/table.d); path: the single file of
- * formats 1 and 2 beside it; journal: the journal in the folder. */
-static char dir[PATH_MAX], path[PATH_MAX + 16], folder[PATH_MAX + 16], journal[PATH_MAX + 32];
-
-static int setup(void **state) {
-        strcpy(dir, "/tmp/test-table-XXXXXX");
-        if (!mkdtemp(dir))
-                return -1;
-        (void) snprintf(path, sizeof(path), "%s/" HDHA_TABLE_ONE_FILE, dir);
-        (void) snprintf(folder, sizeof(folder), "%s/" HDHA_TABLE_DIR, dir);
-        (void) snprintf(journal, sizeof(journal), "%s/" HDHA_TABLE_JOURNAL, folder);
-        fsync_fail_at = fsync_calls = rename_fail_errno = rename_fail_at = rename_calls = 0;
-        return 0;
-}
-
-static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(p);
-}
-
-static int teardown(void **state) {
-        return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void write_file(const char *p, const char *data, size_t n) {
-        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-        assert_true(fd >= 0);
-        assert_true(write(fd, data, n) == (ssize_t) n);
-        assert_int_equal(close(fd), 0);
-}
-
-static char *slurp(const char *p, size_t *ret_n) {
-        char *buf = malloc(HDHA_TABLE_FILE_MAX + 2);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        ssize_t k;
-
-        assert_non_null(buf);
-        assert_true(fd >= 0);
-        k = read(fd, buf, HDHA_TABLE_FILE_MAX + 1);
-        assert_true(k >= 0);
-        buf[k] = 0;
-        (void) close(fd);
-        *ret_n = (size_t) k;
-        return buf;
-}
-
-/* Entries in a folder, hidden ones too: catches temporary files left behind. */
-static int count_in(const char *where) {
-        DIR *d = opendir(where);
-        struct dirent *de;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        n++;
-        closedir(d);
-        return n;
-}
-
-static int count_entries(void) {
-        return count_in(dir);
-}
-
-/* The path of a group's file. */
-static const char *group_file(const char *group) {
-        static char p[PATH_MAX + 300];
-
-        (void) snprintf(p, sizeof(p), "%s/%s.json", folder, group);
-        return p;
-}
-
-static void assert_contains(const char *s, const char *needle) {
-        if (!s || !strstr(s, needle))
-                fail_msg("'%s' does not contain '%s'", s ?: "(null)", needle);
-}
-
-
-/* ---- the file ------------------------------------------------------------- */
-
-/* The group's file holds what t has of it. */
-static void assert_group_read(const HdhaTable *t, const char *group) {
-        _cleanup_(hdha_table_freep) HdhaTable *one = NULL, *want = NULL;
-
-        assert_int_equal(hdha_table_load_group(folder, group, &one, NULL), 0);
-        assert_int_equal(hdha_table_dup(t, &want), 0);
-        for (size_t i = want->n_groups; i > 0; i--)
-                if (!streq(want->groups[i - 1]->name, group))
-                        assert_int_equal(hdha_table_remove_group(want, want->groups[i - 1]->name), 0);
-        assert_true(hdha_table_equal(want, one));
-}
 
 static void test_round_trip(void **state) {
         _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *l = NULL, *e = NULL;
@@ -156,7 +33,7 @@ static void test_round_trip(void **state) {
         assert_int_equal(st.st_mode & 07777, 0755);
         assert_int_equal(stat(group_file("nic0"), &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
-        assert_int_equal(count_entries(), 1);
+        assert_int_equal(count_in(state_dir), 1);
         assert_int_equal(count_in(folder), 3);
 
         assert_int_equal(hdha_table_load(folder, &l, NULL), 0);
@@ -219,7 +96,7 @@ static void test_round_trip(void **state) {
         assert_int_equal(hdha_table_load(folder, &l, NULL), 0);
         assert_int_equal(l->n_groups, 0);
         assert_int_equal(count_in(folder), 0);
-        assert_int_equal(count_entries(), 1);
+        assert_int_equal(count_in(state_dir), 1);
 }
 
 static void test_missing(void **state) {
@@ -233,7 +110,7 @@ static void test_missing(void **state) {
         t = hdha_table_free(t);
         assert_int_equal(hdha_table_load_group(folder, "nic0", &t, &msg), HDHA_TABLE_MISSING);
         assert_int_equal(t->n_groups, 0);
-        assert_int_equal(count_entries(), 0);
+        assert_int_equal(count_in(state_dir), 0);
 
         /* An empty folder: nothing allocated, not missing. */
         t = hdha_table_free(t);
@@ -244,8 +121,8 @@ static void test_missing(void **state) {
 
         /* A file where a folder should be is not "missing". */
         t = hdha_table_free(t);
-        write_file(path, "x", 1);
-        (void) snprintf(p, sizeof(p), "%s/table.json/t", dir);
+        write_file(one_file, "x", 1);
+        (void) snprintf(p, sizeof(p), "%s/table.json/t", state_dir);
         assert_int_equal(hdha_table_load(p, &t, &msg), -ENOTDIR);
         assert_null(t);
         assert_contains(msg, "cannot open");
@@ -269,38 +146,25 @@ static char *file_with(const char *name, const char *active, const char *gen, co
 
 #define MEMBER(d, r) "{\"domain\": \"" d "\", \"role\": \"" r "\"}"
 
-/* head, then n items "prefix<i>suffix" separated by commas, then tail. */
-static char *repeat(const char *head, const char *prefix, const char *suffix, int n, const char *tail) {
-        size_t len = strlen(head) + (strlen(prefix) + strlen(suffix) + 16) * (size_t) n + strlen(tail) + 1, k;
-        char *s = malloc(len);
-
-        assert_non_null(s);
-        k = (size_t) snprintf(s, len, "%s", head);
-        for (int i = 0; i < n; i++)
-                k += (size_t) snprintf(s + k, len - k, "%s%s%d%s", i ? "," : "", prefix, i, suffix);
-        (void) snprintf(s + k, len - k, "%s", tail);
-        return s;
-}
-
 static void check_bad_file(const char *content, size_t n, int error, const char *needle) {
         HdhaTable *t = NULL;
         _cleanup_free_ char *before = NULL, *after = NULL;
         char *msg = NULL;
         size_t n_after;
 
-        write_file(path, content, n);
-        before = slurp(path, &n);
+        write_file(one_file, content, n);
+        before = slurp(one_file, &n);
         assert_int_equal(hdha_table_load(folder, &t, &msg), error);
         assert_null(t);
-        assert_contains(msg, path);
+        assert_contains(msg, one_file);
         assert_contains(msg, needle);
         free(msg);
         /* Without a message wanted, the same error. */
         assert_int_equal(hdha_table_load(folder, &t, NULL), error);
         /* The file is left as it was. */
-        after = slurp(path, &n_after);
+        after = slurp(one_file, &n_after);
         assert_true(n == n_after && memcmp(before, after, n) == 0);
-        assert_int_equal(count_entries(), 1);
+        assert_int_equal(count_in(state_dir), 1);
 }
 
 static void check_bad(char *content, const char *needle) {
@@ -314,7 +178,7 @@ static void test_corrupt(void **state) {
         char long_name[HDHA_TABLE_NAME_MAX + 8], *deep;
 
         /* The base case is valid. */
-        write_file(path, good, strlen(good));
+        write_file(one_file, good, strlen(good));
         assert_int_equal(hdha_table_load(folder, &t, NULL), HDHA_TABLE_ONE_FILE_FOUND);
         assert_int_equal(t->groups[0]->step, HDHA_STEP_ATTACHING);
 
@@ -414,7 +278,7 @@ static void test_corrupt(void **state) {
         check_bad_file(big, HDHA_TABLE_FILE_MAX + 1, -EFBIG, "larger than the limit");
         /* At the limit it is read. */
         t = hdha_table_free(t);
-        write_file(path, big, HDHA_TABLE_FILE_MAX);
+        write_file(one_file, big, HDHA_TABLE_FILE_MAX);
         assert_int_equal(hdha_table_load(folder, &t, NULL), HDHA_TABLE_ONE_FILE_FOUND);
         assert_int_equal(t->n_groups, 0);
 }
@@ -445,7 +309,7 @@ static void test_formats(void **state) {
         char *s;
         size_t n;
 
-        write_file(path, v2, strlen(v2));
+        write_file(one_file, v2, strlen(v2));
         assert_int_equal(hdha_table_load(folder, &t, NULL), HDHA_TABLE_ONE_FILE_FOUND);
         assert_true(t->groups[0]->frozen);
         assert_true(t->groups[0]->generation == 3);
@@ -456,7 +320,7 @@ static void test_formats(void **state) {
         t = hdha_table_free(t);
 
         /* Format 1: not frozen, no instance known; upgraded by the next write. */
-        write_file(path, v1, strlen(v1));
+        write_file(one_file, v1, strlen(v1));
         assert_int_equal(hdha_table_load(folder, &t, NULL), HDHA_TABLE_ONE_FILE_FOUND);
         assert_false(t->groups[0]->frozen);
         assert_null(t->groups[0]->members[0].resource);
@@ -464,7 +328,7 @@ static void test_formats(void **state) {
         assert_int_equal(t->groups[0]->step, HDHA_STEP_ATTACHING);
         assert_true(t->groups[0]->generation == 3);
         assert_int_equal(hdha_table_save(t, folder), 0);
-        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(access(one_file, F_OK), -1);
         data = slurp(group_file("g"), &n);
         assert_contains(data, "\"format\": 3");
         assert_contains(data, "\"frozen\": false");
@@ -515,13 +379,13 @@ static void test_not_a_file(void **state) {
         HdhaTable *l = NULL;
         char *msg = NULL;
 
-        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(mkdir(one_file, 0755), 0);
         assert_int_equal(hdha_table_load(folder, &l, &msg), -EBADMSG);
         assert_null(l);
-        assert_contains(msg, path);
+        assert_contains(msg, one_file);
         assert_contains(msg, "not a regular file");
         free(msg);
-        assert_int_equal(rmdir(path), 0);
+        assert_int_equal(rmdir(one_file), 0);
 
         /* A folder where a group's file should be. */
         assert_int_equal(hdha_table_save(t, folder), 0);
@@ -530,25 +394,6 @@ static void test_not_a_file(void **state) {
         assert_contains(msg, group_file("x"));
         assert_contains(msg, "not a regular file");
         free(msg);
-}
-
-/* The same three tables, group by group, whatever their order. */
-static void assert_same_groups(const HdhaTable *a, const HdhaTable *b) {
-        assert_int_equal(a->n_groups, b->n_groups);
-        for (size_t i = 0; i < a->n_groups; i++) {
-                _cleanup_(hdha_table_freep) HdhaTable *x = NULL, *y = NULL;
-                const char *name = a->groups[i]->name;
-
-                assert_int_equal(hdha_table_dup(a, &x), 0);
-                assert_int_equal(hdha_table_dup(b, &y), 0);
-                for (size_t k = x->n_groups; k > 0; k--)
-                        if (!streq(x->groups[k - 1]->name, name))
-                                assert_int_equal(hdha_table_remove_group(x, x->groups[k - 1]->name), 0);
-                for (size_t k = y->n_groups; k > 0; k--)
-                        if (!streq(y->groups[k - 1]->name, name))
-                                assert_int_equal(hdha_table_remove_group(y, y->groups[k - 1]->name), 0);
-                assert_true(hdha_table_equal(x, y));
-        }
 }
 
 /* A bad group file: a named error, every file left as it was. */
@@ -629,15 +474,15 @@ static void test_save_failures(void **state) {
         size_t n, n_after;
 
         /* No state folder, or a file in the way. */
-        (void) snprintf(p, sizeof(p), "%s/missing/" HDHA_TABLE_DIR, dir);
+        (void) snprintf(p, sizeof(p), "%s/missing/" HDHA_TABLE_DIR, state_dir);
         assert_int_equal(hdha_table_save_group(g, p), -ENOENT);
-        assert_int_equal(count_entries(), 0);
-        (void) snprintf(p, sizeof(p), "%s/file", dir);
+        assert_int_equal(count_in(state_dir), 0);
+        (void) snprintf(p, sizeof(p), "%s/file", state_dir);
         write_file(p, "x", 1);
-        (void) snprintf(p, sizeof(p), "%s/file/" HDHA_TABLE_DIR, dir);
+        (void) snprintf(p, sizeof(p), "%s/file/" HDHA_TABLE_DIR, state_dir);
         assert_int_equal(hdha_table_save_group(g, p), -ENOTDIR);
-        assert_int_equal(count_entries(), 1);
-        (void) snprintf(p, sizeof(p), "%s/file", dir);
+        assert_int_equal(count_in(state_dir), 1);
+        (void) snprintf(p, sizeof(p), "%s/file", state_dir);
         assert_int_equal(unlink(p), 0);
 
         /* A group whose name cannot be a file's. */
@@ -648,7 +493,7 @@ static void test_save_failures(void **state) {
                 assert_int_equal(hdha_table_new(&odd), 0);
                 assert_int_equal(hdha_table_add_group(odd, ".x", &h), 0);
                 assert_int_equal(hdha_table_save_group(h, folder), -EINVAL);
-                assert_int_equal(count_entries(), 0);
+                assert_int_equal(count_in(state_dir), 0);
         }
 
         assert_int_equal(hdha_table_save(t, folder), 0);
@@ -698,7 +543,7 @@ static void test_upgrade_cut_short(void **state) {
                         _cleanup_(hdha_table_freep) HdhaTable *l = NULL;
                         int r;
 
-                        write_file(path, text, strlen(text));
+                        write_file(one_file, text, strlen(text));
                         fsync_calls = rename_calls = 0;
                         fsync_fail_at = which == 0 ? k : 0;
                         rename_fail_at = which == 1 ? k : 0;
@@ -713,409 +558,23 @@ static void test_upgrade_cut_short(void **state) {
                         /* Nothing hidden is left behind but what a crash leaves. */
                         assert_true(count_in(folder) <= 3);
                         if (r == 0)
-                                assert_int_equal(access(path, F_OK), -1);
+                                assert_int_equal(access(one_file, F_OK), -1);
                         /* Start again from the single file alone. */
                         for (size_t i = 0; i < t->n_groups; i++)
                                 (void) unlink(group_file(t->groups[i]->name));
                 }
 }
 
-/* ---- the journal ------------------------------------------------------------ */
-
-/* Appends a's record, and b's after it if b is not NULL, in one write:
- * the journal's size after. */
-static uint64_t append(const HdhaTableGroup *a, const HdhaTableGroup *b) {
-        const HdhaTableGroup *groups[] = { a, b };
-        uint64_t size = 0;
-
-        assert_int_equal(hdha_table_journal_append(folder, groups, b ? 2 : 1, &size), 0);
-        return size;
-}
-
-/* A record written by hand (FNV-1a checksum), for the ones append() would
- * not write. */
-static char *record(const char *group, const char *json) {
-        _cleanup_free_ char *rest = NULL;
-        uint32_t h = 2166136261u;
-        char *s;
-
-        assert_true(asprintf(&rest, "%zu %s\n%s\n", strlen(json), group, json) >= 0);
-        for (const char *p = rest; *p; p++) {
-                h ^= (unsigned char) *p;
-                h *= 16777619u;
-        }
-        assert_true(asprintf(&s, "HDHA-J1 %08x %s", h, rest) >= 0);
-        return s;
-}
-
-static void append_text(const char *text) {
-        int fd = open(journal, O_WRONLY | O_APPEND | O_CLOEXEC);
-
-        assert_true(fd >= 0);
-        assert_true(write(fd, text, strlen(text)) == (ssize_t) strlen(text));
-        assert_int_equal(close(fd), 0);
-}
-
-static off_t journal_size(void) {
-        struct stat st;
-
-        assert_int_equal(stat(journal, &st), 0);
-        return st.st_size;
-}
-
-/* Loading the whole table gives want, and so does each of its groups. */
-static void assert_loads(const HdhaTable *want) {
-        _cleanup_(hdha_table_freep) HdhaTable *l = NULL;
-
-        assert_int_equal(hdha_table_load(folder, &l, NULL), 0);
-        assert_same_groups(want, l);
-        for (size_t i = 0; i < want->n_groups; i++)
-                assert_group_read(want, want->groups[i]->name);
-}
-
-static void test_journal_replay(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *old = NULL, *l = NULL;
-        _cleanup_free_ char *json = NULL, *rec = NULL, *data = NULL;
-        HdhaTableGroup *nic0 = t->groups[0], *acc2 = t->groups[2], *g;
-        uint64_t size;
-        struct stat st;
-        mode_t old_umask;
-        size_t n;
-
-        assert_int_equal(hdha_table_save(t, folder), 0);
-
-        /* The record is the group's file with a header. */
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_ATTACHING), 1);
-        old_umask = umask(077);
-        size = append(nic0, NULL);
-        assert_int_equal(size, journal_size());
-        (void) umask(old_umask);
-        assert_int_equal(stat(journal, &st), 0);
-        assert_int_equal(st.st_mode & 07777, 0644);
-        assert_int_equal(hdha_table_group_format(nic0, &json), 0);
-        rec = record("nic0", json);
-        data = slurp(journal, &n);
-        assert_string_equal(data, rec);
-        assert_loads(t);
-
-        /* Several records of a group: the last wins; two groups in one append. */
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_LOWERING_QUOTA), 1);
-        append(nic0, NULL);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_DONE), 1);
-        assert_int_equal(hdha_table_group_clear_operation(acc2), 1);
-        append(acc2, nic0);
-        assert_loads(t);
-
-        /* A group that has no file yet. */
-        assert_int_equal(hdha_table_add_group(t, "new one", &g), 0);
-        assert_int_equal(hdha_table_group_add_member(g, "vm-n", HDHA_ROLE_STANDBY), 1);
-        append(g, NULL);
-        assert_loads(t);
-        assert_int_equal(count_in(folder), 4);
-
-        /* A record older than the file is skipped (a full save wrote the
-         * file after it); one of the same generation is applied (frozen
-         * does not change it). */
-        assert_int_equal(hdha_table_save(t, folder), 0);
-        assert_int_equal(hdha_table_dup(t, &old), 0);
-        g = hdha_table_get_group(old, "nic0");
-        assert_int_equal(hdha_table_group_set_step(g, HDHA_STEP_ATTACHING), 1);
-        g->generation = nic0->generation - 1;
-        append(g, NULL);
-        assert_loads(t);
-        assert_int_equal(hdha_table_group_set_frozen(nic0, false), 1);
-        append(nic0, NULL);
-        assert_loads(t);
-
-        /* load_group applies its group's records only, and does not parse
-         * the others' JSON; a whole load does. */
-        rec = mfree(rec);
-        rec = record("acc2", "{\"format\": 3}");
-        append_text(rec);
-        assert_int_equal(hdha_table_load_group(folder, "nic0", &l, NULL), 0);
-        assert_int_equal(l->n_groups, 1);
-        assert_string_equal(l->groups[0]->name, "nic0");
-        assert_int_equal(l->groups[0]->generation, nic0->generation);
-        l = hdha_table_free(l);
-        assert_int_equal(hdha_table_load_group(folder, "nic1", &l, NULL), HDHA_TABLE_MISSING);
-        assert_int_equal(l->n_groups, 0);
-        l = hdha_table_free(l);
-        assert_int_equal(hdha_table_load(folder, &l, NULL), -EBADMSG);
-
-        /* A journal without any group file. */
-        assert_int_equal(hdha_table_save(t, folder), 0);
-        for (size_t i = 0; i < t->n_groups; i++)
-                assert_int_equal(unlink(group_file(t->groups[i]->name)), 0);
-        for (size_t i = 0; i < t->n_groups; i++)
-                append(t->groups[i], NULL);
-        assert_loads(t);
-}
-
-/* The journal holds text: a load fails with a message that names the
- * journal and the record, and leaves it as it was. */
-static void check_bad_journal(const char *text, const char *needle) {
-        _cleanup_free_ char *before = NULL, *after = NULL;
-        HdhaTable *t = NULL;
-        char *msg = NULL;
-        size_t n, n_after;
-
-        write_file(journal, text, strlen(text));
-        before = slurp(journal, &n);
-        assert_int_equal(hdha_table_load(folder, &t, &msg), -EBADMSG);
-        assert_null(t);
-        assert_contains(msg, journal);
-        assert_contains(msg, needle);
-        free(msg);
-        assert_int_equal(hdha_table_load(folder, &t, NULL), -EBADMSG);
-        after = slurp(journal, &n_after);
-        assert_true(n == n_after && memcmp(before, after, n) == 0);
-}
-
-static void test_journal_torn(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *want = NULL;
-        _cleanup_free_ char *full = NULL, *text = NULL, *json = NULL, *bad = NULL;
-        HdhaTableGroup *nic0 = t->groups[0];
-        uint64_t first, second;
-        char needle[128], c;
-        size_t n;
-
-        assert_int_equal(hdha_table_save(t, folder), 0);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_ATTACHING), 1);
-        first = append(nic0, NULL);
-        assert_int_equal(hdha_table_dup(t, &want), 0);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_DONE), 1);
-        second = append(nic0, NULL);
-        full = slurp(journal, &n);
-        assert_int_equal(n, second);
-
-        /* The journal ends anywhere inside the last record: the records
-         * before it are the table. */
-        for (uint64_t cut = first; cut < second; cut++) {
-                write_file(journal, full, cut);
-                assert_loads(want);
-        }
-        write_file(journal, full, second);
-        assert_loads(t);
-
-        /* Anything else is an error: a record garbled in the middle... */
-        c = full[first / 2];
-        full[first / 2] = c == 'x' ? 'y' : 'x';
-        check_bad_journal(full, "record at byte 0: checksum mismatch");
-        full[first / 2] = c;
-        c = full[first + 12]; /* in the checksum of the last record, whole */
-        full[first + 12] = c == '0' ? '1' : '0';
-        (void) snprintf(needle, sizeof(needle), "record at byte %" PRIu64 ": checksum mismatch", first);
-        check_bad_journal(full, needle);
-        full[first + 12] = c;
-
-        /* ... cut short in the middle (a record follows), or without the
-         * newline its length says it ends with... */
-        bad = record("x", "{}");
-        assert_true(asprintf(&text, "%.*s%.*s%s", (int) first, full, (int) (first / 2), full, bad) >= 0);
-        bad = mfree(bad);
-        (void) snprintf(needle, sizeof(needle), "record at byte %" PRIu64 ": cut short before the record at byte %"
-                        PRIu64, first, first + first / 2);
-        check_bad_journal(text, needle);
-        text = mfree(text);
-        assert_true(asprintf(&text, "%.*s%.*sxx%s", (int) first, full, (int) (first - 2), full, full) >= 0);
-        (void) snprintf(needle, sizeof(needle), "record at byte %" PRIu64 ": no newline at the end", first);
-        check_bad_journal(text, needle);
-
-        /* ... a bad header, a name that is not a group's, bad JSON (with
-         * the name of the record in front of what the parser says). */
-        check_bad_journal("HDHA-J2 00000000 2 g\n{}\n", "record at byte 0: bad header");
-        check_bad_journal("HDHA-J1 0000000 2 g\n{}\n", "record at byte 0: bad header");
-        check_bad_journal("HDHA-J1 0000000g 2 g\n{}\n", "record at byte 0: bad header");
-        check_bad_journal("HDHA-J1 00000000 -2 g\n{}\n", "record at byte 0: bad header");
-        check_bad_journal("HDHA-J1 00000000 2\n{}\n", "record at byte 0: bad header");
-        check_bad_journal("HDHA-J1 00000000 99999999 g\n{}\n", "record at byte 0: bad header");
-        bad = repeat("HDHA-J1 00000000 2 ", "", "", 300, "\n");
-        check_bad_journal(bad, "record at byte 0: header too long");
-        bad = mfree(bad);
-        bad = record(".x", "{}");
-        check_bad_journal(bad, "record at byte 0: invalid group name");
-        bad = mfree(bad);
-        bad = record("", "{}");
-        check_bad_journal(bad, "record at byte 0: invalid group name");
-        bad = mfree(bad);
-        bad = record("nic0", "{\"format\": 3,}");
-        check_bad_journal(bad, "record at byte 0: invalid JSON");
-        bad = mfree(bad);
-        assert_int_equal(hdha_table_group_format(t->groups[2], &json), 0);
-        bad = record("nic0", json);
-        check_bad_journal(bad, "record at byte 0: holds group 'acc2', not 'nic0'");
-
-        /* Too large to be read. */
-        assert_int_equal(truncate(journal, HDHA_TABLE_JOURNAL_MAX + 1), 0);
-        {
-                HdhaTable *l = NULL;
-                _cleanup_free_ char *msg = NULL;
-
-                assert_int_equal(hdha_table_load(folder, &l, &msg), -EFBIG);
-                assert_contains(msg, journal);
-                assert_contains(msg, "larger than the limit");
-        }
-}
-
-/* A load applies each group's last record only, in the journal's order:
- * groups that only the journal has come in the order it wrote them, not
- * sorted by name. */
-static void test_journal_order(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *back = NULL;
-        HdhaTableGroup *nic0 = t->groups[0], *hba = t->groups[1];
-
-        assert_string_equal(nic0->name, "nic0");
-        assert_string_equal(hba->name, "hba \"1\"");
-        (void) append(hba, nic0); /* no group files: the journal alone */
-        assert_int_equal(hdha_table_group_set_frozen(hba, !hba->frozen), 1);
-        (void) append(hba, NULL);
-        assert_int_equal(hdha_table_load(folder, &back, NULL), 0);
-        assert_int_equal(back->n_groups, 2);
-        assert_string_equal(back->groups[0]->name, "nic0");
-        assert_string_equal(back->groups[1]->name, "hba \"1\"");
-        assert_int_equal(back->groups[1]->frozen, hba->frozen);
-}
-
-/* After a load, the first append needs a torn last record gone: trim cuts
- * it off (and only it), so that the next append follows the last whole
- * record. */
-static void test_journal_trim(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *want = NULL;
-        _cleanup_free_ char *full = NULL, *after = NULL;
-        HdhaTableGroup *nic0 = t->groups[0];
-        uint64_t first;
-        size_t n;
-
-        assert_int_equal(hdha_table_journal_trim(folder), 0); /* no journal */
-        assert_int_equal(hdha_table_save(t, folder), 0);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_ATTACHING), 1);
-        first = append(nic0, NULL);
-        assert_int_equal(hdha_table_journal_trim(folder), 0); /* nothing torn */
-        assert_int_equal(journal_size(), (off_t) first);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_DONE), 1);
-        (void) append(nic0, NULL);
-        full = slurp(journal, &n);
-
-        /* Torn after a few bytes of the second record: cut back to the
-         * first; the next append follows it and loads. */
-        write_file(journal, full, first + 5);
-        assert_int_equal(hdha_table_journal_trim(folder), 1);
-        assert_int_equal(journal_size(), (off_t) first);
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_RAISING_QUOTA), 1);
-        assert_true(append(nic0, NULL) > first);
-        assert_loads(t);
-
-        /* A bad record before a torn one: left as it is, for the load to
-         * name. */
-        after = slurp(journal, &n);
-        after[first / 2] = after[first / 2] == 'x' ? 'y' : 'x';
-        write_file(journal, after, n - 3);
-        assert_int_equal(hdha_table_journal_trim(folder), -EBADMSG);
-        assert_int_equal(journal_size(), (off_t) (n - 3));
-}
-
-static void test_journal_append_failures(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *odd = NULL, *later = NULL;
-        HdhaTableGroup *nic0 = t->groups[0], *h;
-        const HdhaTableGroup *both[] = { t->groups[0], t->groups[2] };
-        struct rlimit old_limit, limit;
-        uint64_t size;
-
-        /* No state folder; a group whose name cannot be a file's. */
-        {
-                char p[PATH_MAX + 32];
-
-                (void) snprintf(p, sizeof(p), "%s/missing/" HDHA_TABLE_DIR, dir);
-                assert_int_equal(hdha_table_journal_append(p, both, 2, NULL), -ENOENT);
-        }
-        assert_int_equal(hdha_table_new(&odd), 0);
-        assert_int_equal(hdha_table_add_group(odd, ".x", &h), 0);
-        assert_int_equal(hdha_table_journal_append(folder, (const HdhaTableGroup *const *) &h, 1, NULL), -EINVAL);
-        assert_int_equal(count_entries(), 0);
-
-        /* The fsync of the folder after the journal is made fails: it stays
-         * empty. */
-        assert_int_equal(hdha_table_save(t, folder), 0);
-        fsync_fail_at = 1;
-        assert_int_equal(hdha_table_journal_append(folder, both, 2, NULL), -EIO);
-        fsync_fail_at = 0;
-        assert_int_equal(journal_size(), 0);
-        assert_loads(t);
-
-        /* A write that fails half-way (the file size limit) is cut back. */
-        assert_int_equal(hdha_table_group_set_step(nic0, HDHA_STEP_ATTACHING), 1);
-        size = append(nic0, NULL);
-        assert_int_equal(hdha_table_dup(t, &later), 0);
-        assert_int_equal(hdha_table_group_set_step(later->groups[0], HDHA_STEP_DONE), 1);
-        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-        limit = (struct rlimit) { .rlim_cur = size + 100, .rlim_max = old_limit.rlim_max };
-        (void) signal(SIGXFSZ, SIG_IGN);
-        assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
-        assert_int_equal(hdha_table_journal_append(folder, (const HdhaTableGroup *const *) later->groups, 3, NULL),
-                         -EFBIG);
-        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-        (void) signal(SIGXFSZ, SIG_DFL);
-        assert_int_equal(journal_size(), size);
-        assert_loads(t);
-
-        /* An append that would pass the journal's limit is refused. */
-        assert_int_equal(truncate(journal, HDHA_TABLE_JOURNAL_MAX - 10), 0);
-        assert_int_equal(hdha_table_journal_append(folder, both, 1, NULL), -EFBIG);
-        assert_int_equal(journal_size(), HDHA_TABLE_JOURNAL_MAX - 10);
-}
-
-/* A full save empties the journal; cut short after any of its writes, the
- * table read is the newest, from the files and what is left of the
- * journal. */
-static void test_journal_compaction(void **state) {
-        _cleanup_(hdha_table_freep) HdhaTable *old = table_sample(), *t = table_sample();
-        HdhaTableGroup *g;
-        bool finished = false;
-
-        assert_int_equal(hdha_table_group_set_step(t->groups[0], HDHA_STEP_ATTACHING), 1);
-        assert_int_equal(hdha_table_group_set_frozen(t->groups[2], true), 1);
-        assert_int_equal(hdha_table_add_group(t, "new", &g), 0);
-        assert_int_equal(hdha_table_group_add_member(g, "vm-n", HDHA_ROLE_STANDBY), 1);
-
-        for (int k = 1; !finished; k++)
-                for (int which = 0; which < 2; which++) {
-                        int r;
-
-                        assert_int_equal(hdha_table_save(old, folder), 0);
-                        assert_int_equal(access(journal, F_OK), -1);
-                        append(t->groups[0], t->groups[2]);
-                        append(g, NULL);
-
-                        fsync_calls = rename_calls = 0;
-                        fsync_fail_at = which == 0 ? k : 0;
-                        rename_fail_at = which == 1 ? k : 0;
-                        r = hdha_table_save(t, folder);
-                        fsync_fail_at = rename_fail_at = 0;
-                        assert_loads(t);
-                        if (r == 0 && which == 0) {
-                                finished = true; /* the k-th fsync was past the last one */
-                                assert_int_equal(access(journal, F_OK), -1);
-                                assert_int_equal(count_in(folder), 4);
-                        }
-                }
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_group_files, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_save_failures, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_upgrade_cut_short, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_replay, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_torn, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_order, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_trim, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_append_failures, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_journal_compaction, setup, teardown),
+                table_folder_test(test_round_trip),
+                table_folder_test(test_missing),
+                table_folder_test(test_corrupt),
+                table_folder_test(test_formats),
+                table_folder_test(test_not_a_file),
+                table_folder_test(test_group_files),
+                table_folder_test(test_save_failures),
+                table_folder_test(test_upgrade_cut_short),
         };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);

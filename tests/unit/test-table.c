@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The allocation table in memory: its names, groups, generations,
- * instances and comparison (its files: test-table-file.c). */
+ * instances and comparison (its files: test-table-file.c; its journal:
+ * test-table-journal.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
