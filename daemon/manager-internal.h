@@ -272,5 +272,9 @@ void manager_group_token_wait_drop(ManagerGroup *g);
 void manager_reconcile(HdhaManager *m);
 void manager_group_reconcile(ManagerGroup *g);
 /* Every running member gets the quota of its role (after a failed
- * operation, or a reconciliation). */
-void manager_group_reapply_quotas(ManagerGroup *g);
+ * operation, or a reconciliation). reconciled: the reconciliation has just
+ * seen which members run, so a failed one that runs (waiting for its
+ * rebuild) gets the standby quota too. */
+void manager_group_reapply_quotas(ManagerGroup *g, bool reconciled);
+/* The member gets the standby quota, as a side call. */
+void manager_group_throttle(ManagerGroup *g, const char *domain);

@@ -120,9 +120,18 @@ static void on_side_call_done(void *userdata, int r, const char *message) {
                 log_warning("Group '%s': %s, ignoring.", g->name, message ?: "a side job failed");
 }
 
+void manager_group_throttle(ManagerGroup *g, const char *domain) {
+        const HdhaGroupConfig *c = g->config;
+
+        g->n_side_calls++;
+        if (g->manager->hv->ops->set_vcpu_quota(g->manager->hv, domain, c->standby_vcpu_quota, c->vcpu_period,
+                                                on_side_call_done, g) < 0)
+                g->n_side_calls--;
+}
+
 /* Quotas are re-applied after every reconciliation: libvirt forgets live
  * scheduler settings when a domain restarts behind our back. */
-void manager_group_reapply_quotas(ManagerGroup *g) {
+void manager_group_reapply_quotas(ManagerGroup *g, bool reconciled) {
         HdhaHypervisor *hv = g->manager->hv;
         const HdhaGroupConfig *c = g->config;
 
@@ -130,7 +139,13 @@ void manager_group_reapply_quotas(ManagerGroup *g) {
                 const HdhaTableMember *mem = hdha_table_group_get_member(g->table, c->domains[i]);
                 int64_t quota;
 
-                if (!mem || !IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
+                if (!mem)
+                        continue;
+                if (mem->role == HDHA_ROLE_FAILED && reconciled && g->infos[i].running) {
+                        manager_group_throttle(g, c->domains[i]);
+                        continue;
+                }
+                if (!IN_SET(mem->role, HDHA_ROLE_ACTIVE, HDHA_ROLE_STANDBY))
                         continue;
                 quota = mem->role == HDHA_ROLE_ACTIVE ? c->active_vcpu_quota : c->standby_vcpu_quota;
                 g->n_side_calls++;
@@ -329,9 +344,9 @@ static void reconcile_decide(ManagerGroup *g) {
                                              "interrupted; the device is elsewhere, the table follows libvirt");
                 else
                         manager_group_finish(g, 0, NULL);
-                manager_group_reapply_quotas(g);
+                manager_group_reapply_quotas(g, true);
         } else {
-                manager_group_reapply_quotas(g);
+                manager_group_reapply_quotas(g, true);
                 manager_group_operation_ended(g);
         }
 

@@ -382,8 +382,10 @@ static void act_attach_failed(ManagerGroup *g, ManagerStepEvent ev, int r, const
         const HdhaTableMember *tmem = target ? hdha_table_group_get_member(g->table, target) : NULL;
         char *d;
 
-        if (attach_refused_by_domain(r) && tmem && tmem->role == HDHA_ROLE_STANDBY)
+        if (attach_refused_by_domain(r) && tmem && tmem->role == HDHA_ROLE_STANDBY) {
                 manager_group_mark_failed(g, target, "attach-failed", message ?: "the attach failed");
+                manager_group_throttle(g, target); /* its quota was raised for the device */
+        }
         if (g->table->operation == HDHA_OPERATION_FAILOVER)
                 return failover_attach_failed(g, ev, r, message);
         if (g->table->operation != HDHA_OPERATION_SWITCH || g->error < 0 || !mem ||
@@ -548,7 +550,7 @@ void manager_group_finish(ManagerGroup *g, int r, const char *message) {
                 else
                         log_error_errno(r, "Group '%s': %s failed: %m", g->name, hdha_operation_to_string(op));
                 /* A target whose quota was raised goes back to its own. */
-                manager_group_reapply_quotas(g);
+                manager_group_reapply_quotas(g, false);
         } else
                 log_info("Group '%s': %s finished, device on %s%s%s.", g->name, hdha_operation_to_string(op),
                          g->table->active ? "'" : "", g->table->active ?: "no domain", g->table->active ? "'" : "");

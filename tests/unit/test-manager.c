@@ -487,6 +487,8 @@ static void command(Run *run, char *line) {
                                 d->release = FAKE_RELEASE_LOST_ONCE;
                         else if (strcmp(argv[i], "refuses") == 0)
                                 d->release = FAKE_RELEASE_REFUSE;
+                        else if (strncmp(argv[i], "quota=", 6) == 0)
+                                d->quota = strtoll(argv[i] + 6, NULL, 10);
                 }
         } else if (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "restart") == 0)
                 manager_start(run);
