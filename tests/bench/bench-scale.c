@@ -13,7 +13,9 @@
  * a switch of one group and a failover of one group (its holder killed,
  * the standby given the device, the killed one rebuilt) while the others
  * idle; every group failed over at once (every holder killed together);
- * a restart (configuration and table read, every member inspected,
+ * the journal's compaction right after that (every group's file written
+ * again: hdha_table_save(), which the daemon runs once the journal passes
+ * 8 MiB); a restart (configuration and table read, every member inspected,
  * reconciled); the bytes and durable table writes of a switch and of
  * every group at once (write(2) bytes from /proc/self/io; fdatasync(2)
  * calls, one per append to the journal, and rename(2) calls, one per file
@@ -48,8 +50,12 @@ int __real_rename(const char *from, const char *to);
 int __wrap_rename(const char *from, const char *to);
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
 
-static unsigned long long durable_writes;
+/* durable_writes: appends to the journal and files replaced; flushes:
+ * fsync(2) and fdatasync(2) calls, files and folders alike. */
+static unsigned long long durable_writes, flushes;
 
 int __wrap_rename(const char *from, const char *to) {
         durable_writes++;
@@ -58,7 +64,13 @@ int __wrap_rename(const char *from, const char *to) {
 
 int __wrap_fdatasync(int fd) {
         durable_writes++;
+        flushes++;
         return __real_fdatasync(fd);
+}
+
+int __wrap_fsync(int fd) {
+        flushes++;
+        return __real_fsync(fd);
 }
 
 typedef struct Timer {
@@ -71,7 +83,7 @@ typedef struct Timer {
 /* What one measurement gives. */
 typedef struct Sample {
         double wall_ms, cpu_ms;
-        unsigned long long bytes, writes;
+        unsigned long long bytes, writes, flushes;
 } Sample;
 
 typedef struct Host {
@@ -87,7 +99,7 @@ typedef struct Host {
         bool reconciled;
         unsigned long op_done, op_failed;
         size_t heap_per_group;
-        Sample sw[ROUNDS_MAX], fo[ROUNDS_MAX], all[ROUNDS_MAX], start[ROUNDS_MAX];
+        Sample sw[ROUNDS_MAX], fo[ROUNDS_MAX], all[ROUNDS_MAX], compact[ROUNDS_MAX], start[ROUNDS_MAX];
 } Host;
 
 static bool use_bus = true;
@@ -120,17 +132,19 @@ static unsigned long long io_wchar(void) {
 
 typedef struct Mark {
         double wall, cpu;
-        unsigned long long wchar, durable_writes;
+        unsigned long long wchar, durable_writes, flushes;
 } Mark;
 
 static Mark mark(void) {
-        return (Mark) { now_ms(CLOCK_MONOTONIC), now_ms(CLOCK_PROCESS_CPUTIME_ID), io_wchar(), durable_writes };
+        return (Mark) { now_ms(CLOCK_MONOTONIC), now_ms(CLOCK_PROCESS_CPUTIME_ID), io_wchar(), durable_writes,
+                        flushes };
 }
 
 static Sample since(Mark a) {
         Mark b = mark();
 
-        return (Sample) { b.wall - a.wall, b.cpu - a.cpu, b.wchar - a.wchar, b.durable_writes - a.durable_writes };
+        return (Sample) { b.wall - a.wall, b.cpu - a.cpu, b.wchar - a.wchar, b.durable_writes - a.durable_writes,
+                          b.flushes - a.flushes };
 }
 
 /* --- The environment, as main.c wires it (timers never due here) ------------ */
@@ -464,6 +478,25 @@ static Sample all_failover(Host *h) {
         return since(a);
 }
 
+/* The journal folded into the group files, as the daemon does past its
+ * size: after every group failed over, every group's file is written. */
+static Sample compact(Host *h) {
+        _cleanup_free_ char *state = NULL, *path = NULL;
+        Mark a;
+        int r;
+
+        if (asprintf(&state, "%s/state", h->dir) < 0)
+                die("compact", -ENOMEM);
+        r = hdha_table_path(state, &path);
+        if (r < 0)
+                die("compact", r);
+        a = mark();
+        r = hdha_table_save(hdha_manager_table(h->m), path);
+        if (r < 0)
+                die("compact", r);
+        return since(a);
+}
+
 static Sample restart(Host *h) {
         Mark a;
 
@@ -545,6 +578,8 @@ static void print_table(Host *hosts, unsigned n_hosts, unsigned rounds, unsigned
         print_ms("one failover + rebuild: CPU ms", hosts, n_hosts, rounds, offsetof(Host, fo), true);
         print_ms("every group fails over at once: wall ms", hosts, n_hosts, rounds_all, offsetof(Host, all), false);
         print_ms("every group fails over at once: CPU ms", hosts, n_hosts, rounds_all, offsetof(Host, all), true);
+        print_ms("the journal compacted after that: wall ms", hosts, n_hosts, rounds_all, offsetof(Host, compact),
+                 false);
         print_ms("restart: read, inspect, reconcile: wall ms", hosts, n_hosts, rounds_all, offsetof(Host, start),
                  false);
         print_ms("restart: CPU ms", hosts, n_hosts, rounds_all, offsetof(Host, start), true);
@@ -555,6 +590,9 @@ static void print_table(Host *hosts, unsigned n_hosts, unsigned rounds, unsigned
         printf("\n| table writes, every group at once |");
         for (unsigned k = 0; k < n_hosts; k++)
                 printf(" %.0f |", median(hosts[k].all, rounds_all, offsetof(Sample, writes), true));
+        printf("\n| disk flushes (fsync, fdatasync), the journal compacted |");
+        for (unsigned k = 0; k < n_hosts; k++)
+                printf(" %.0f |", median(hosts[k].compact, rounds_all, offsetof(Sample, flushes), true));
         printf("\n| bytes written per switch |");
         for (unsigned k = 0; k < n_hosts; k++)
                 printf(" %.0f |", median(hosts[k].sw, rounds, offsetof(Sample, bytes), true));
@@ -627,6 +665,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "# every group of %u at once, round %u\n", hosts[k].n_groups, r + 1);
                         hosts[k].all[r] = all_failover(&hosts[k]);
                         check_host(&hosts[k]);
+                        hosts[k].compact[r] = compact(&hosts[k]);
                         hosts[k].start[r] = restart(&hosts[k]);
                         check_host(&hosts[k]);
                 }
