@@ -405,9 +405,9 @@ int hdha_table_make_folder(const char *path) {
         return hdha_table_fsync_folder(parent);
 }
 
-/* data replaces file durably: temporary file beside it, fsync, rename,
- * fsync of the folder dir. */
-static int replace_file(const char *dir, const char *file, const char *data) {
+/* data written and flushed to a new temporary file beside file, in dir:
+ * *ret_tmp is its name, for the rename. On failure nothing is left. */
+static int write_temporary(const char *dir, const char *file, const char *data, char **ret_tmp) {
         _cleanup_(unlink_and_freep) char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *base = strrchr(file, '/');
@@ -431,15 +431,14 @@ static int replace_file(const char *dir, const char *file, const char *data) {
                 return -errno;
         if (close(TAKE_FD(fd)) < 0)
                 return -errno;
-        if (rename(tmp, file) < 0)
-                return -errno;
-        tmp = mfree(tmp); /* renamed: nothing left to remove */
-        return hdha_table_fsync_folder(dir);
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
 }
 
-/* Writes g's file; with only_if_changed, not when the file already has
- * that text. */
-static int save_group(const HdhaTableGroup *g, const char *path, bool only_if_changed) {
+/* g's file name in the folder path and its text; *ret_data NULL if
+ * only_if_changed and the file already has that text. */
+static int group_text(const HdhaTableGroup *g, const char *path, bool only_if_changed, char **ret_file,
+                      char **ret_data) {
         _cleanup_free_ char *file = NULL, *data = NULL, *old = NULL;
         size_t n;
         int r;
@@ -455,15 +454,84 @@ static int save_group(const HdhaTableGroup *g, const char *path, bool only_if_ch
         if (strlen(data) > HDHA_TABLE_FILE_MAX)
                 return -EFBIG;
         if (only_if_changed && read_file(file, HDHA_TABLE_FILE_MAX, &old, &n, NULL) > 0 && streq(old, data))
-                return 0;
-        r = hdha_table_make_folder(path);
-        if (r < 0)
-                return r;
-        return replace_file(path, file, data);
+                data = mfree(data);
+        *ret_file = TAKE_PTR(file);
+        *ret_data = TAKE_PTR(data);
+        return 0;
 }
 
 int hdha_table_save_group(const HdhaTableGroup *g, const char *path) {
-        return save_group(g, path, false);
+        _cleanup_(unlink_and_freep) char *tmp = NULL;
+        _cleanup_free_ char *file = NULL, *data = NULL;
+        int r;
+
+        r = group_text(g, path, false, &file, &data);
+        if (r < 0)
+                return r;
+        r = hdha_table_make_folder(path);
+        if (r < 0)
+                return r;
+        r = write_temporary(path, file, data, &tmp);
+        if (r < 0)
+                return r;
+        if (rename(tmp, file) < 0)
+                return -errno;
+        tmp = mfree(tmp); /* renamed: nothing left to remove */
+        return hdha_table_fsync_folder(path);
+}
+
+/* A group's new file, flushed under its temporary name, waiting for the
+ * rename. */
+typedef struct Replacement {
+        char *tmp, *file;
+} Replacement;
+
+static void replacements_free(Replacement *r, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (r[i].tmp)
+                        (void) unlink(r[i].tmp);
+                free(r[i].tmp);
+                free(r[i].file);
+        }
+        free(r);
+}
+
+/* Every group's file that differs, replaced durably with one fsync of the
+ * folder for all: each new file written and flushed under a temporary
+ * name, then each renamed over its old one, then the folder flushed. A
+ * failure removes the temporary files not yet renamed; those renamed hold
+ * the table too. */
+static int replace_group_files(const HdhaTable *t, const char *path) {
+        Replacement *reps;
+        size_t n = 0;
+        int r = 0;
+
+        reps = calloc(t->n_groups ?: 1, sizeof(*reps));
+        if (!reps)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < t->n_groups; i++) {
+                _cleanup_free_ char *file = NULL, *data = NULL;
+
+                r = group_text(t->groups[i], path, true, &file, &data);
+                if (r < 0 || !data)
+                        continue;
+                if (n == 0)
+                        r = hdha_table_make_folder(path);
+                if (r >= 0)
+                        r = write_temporary(path, file, data, &reps[n].tmp);
+                if (r >= 0)
+                        reps[n++].file = TAKE_PTR(file);
+        }
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (rename(reps[i].tmp, reps[i].file) < 0)
+                        r = -errno;
+                else
+                        reps[i].tmp = mfree(reps[i].tmp);
+        }
+        if (r >= 0 && n > 0)
+                r = hdha_table_fsync_folder(path);
+        replacements_free(reps, n);
+        return r;
 }
 
 /* Removes a file durably; a missing one is fine. */
@@ -481,11 +549,9 @@ int hdha_table_save(const HdhaTable *t, const char *path) {
 
         if (!t || !path)
                 return -EINVAL;
-        for (size_t i = 0; i < t->n_groups; i++) {
-                r = save_group(t->groups[i], path, true);
-                if (r < 0)
-                        return r;
-        }
+        r = replace_group_files(t, path);
+        if (r < 0)
+                return r;
 
         /* Files of groups the table no longer has. */
         r = list_folder(path, &names, &n, NULL);

@@ -307,9 +307,11 @@ int hdha_table_journal_append(const char *path, const HdhaTableGroup *const *gro
 int hdha_table_journal_trim(const char *path);
 
 /* Makes the folder path hold the whole table t, and compacts: writes every
- * group whose file differs (as hdha_table_save_group()), removes the files
- * of groups t does not have, then the journal (fsync of the folder), and
- * last the single file of the older format beside it (fsync of its
- * folder): a write cut short anywhere leaves the old table readable, or
- * the new one. -errno from the first failure. */
+ * group whose file differs (each written and flushed under a temporary
+ * name, then all renamed, then one fsync of the folder: n files cost
+ * n + 1 flushes, not 2n; a failure removes the temporary files left),
+ * removes the files of groups t does not have, then the journal (fsync of
+ * the folder), and last the single file of the older format beside it
+ * (fsync of its folder): a write cut short anywhere leaves the old table
+ * readable, or the new one. -errno from the first failure. */
 int hdha_table_save(const HdhaTable *t, const char *path);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,17 +86,25 @@ char *slurp(const char *p, size_t *ret_n) {
         return buf;
 }
 
-int count_in(const char *where) {
+static int count(const char *where, bool hidden_only) {
         DIR *d = opendir(where);
         struct dirent *de;
         int n = 0;
 
         assert_non_null(d);
         while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && (!hidden_only || de->d_name[0] == '.'))
                         n++;
         closedir(d);
         return n;
+}
+
+int count_in(const char *where) {
+        return count(where, false);
+}
+
+int count_hidden_in(const char *where) {
+        return count(where, true);
 }
 
 const char *group_file(const char *group) {

@@ -26,6 +26,8 @@ void write_file(const char *p, const char *data, size_t n);
 char *slurp(const char *p, size_t *ret_n);
 /* Entries in a folder, hidden ones too: catches temporary files left behind. */
 int count_in(const char *where);
+/* Hidden entries in a folder: temporary files left behind. */
+int count_hidden_in(const char *where);
 /* The path of a group's file (a static buffer). */
 const char *group_file(const char *group);
 /* head, then n items "prefix<i>suffix" separated by commas, then tail. */

@@ -368,7 +368,9 @@ static void test_journal_append_failures(void **state) {
 
 /* A full save empties the journal; cut short after any of its writes, the
  * table read is the newest, from the files and what is left of the
- * journal. */
+ * journal, and no temporary file is left. The files are flushed under
+ * their temporary names, then renamed with one flush of the folder for
+ * all. */
 static void test_journal_compaction(void **state) {
         _cleanup_(hdha_table_freep) HdhaTable *old = table_sample(), *t = table_sample();
         HdhaTableGroup *g;
@@ -394,10 +396,14 @@ static void test_journal_compaction(void **state) {
                         r = hdha_table_save(t, folder);
                         fsync_fail_at = rename_fail_at = 0;
                         assert_loads(t);
+                        assert_int_equal(count_hidden_in(folder), 0);
                         if (r == 0 && which == 0) {
                                 finished = true; /* the k-th fsync was past the last one */
                                 assert_int_equal(access(journal, F_OK), -1);
                                 assert_int_equal(count_in(folder), 4);
+                                /* Three files changed: three flushes, one of the
+                                 * folder, one for the journal's removal. */
+                                assert_int_equal(fsync_calls, 5);
                         }
                 }
 }
