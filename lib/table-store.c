@@ -534,6 +534,36 @@ static int replace_group_files(const HdhaTable *t, const char *path) {
         return r;
 }
 
+/* ".NAME.json.XXXXXX", as write_temporary() names them. */
+static bool is_temporary(const char *name) {
+        const char *x = strrchr(name, '.');
+
+        return name[0] == '.' && x && x > name + strlen(SUFFIX) && strlen(x + 1) == 6 &&
+               strncmp(x - strlen(SUFFIX), SUFFIX, strlen(SUFFIX)) == 0;
+}
+
+int hdha_table_remove_temporaries(const char *path) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int n = 0;
+
+        if (!path)
+                return -EINVAL;
+        d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((errno = 0, de = readdir(d))) {
+                if (!is_temporary(de->d_name))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        return -errno;
+                n++;
+        }
+        if (errno != 0)
+                return -errno;
+        return n;
+}
+
 /* Removes a file durably; a missing one is fine. */
 static int remove_file(const char *dir, const char *file) {
         if (unlink(file) < 0)

@@ -306,6 +306,12 @@ int hdha_table_journal_append(const char *path, const HdhaTableGroup *const *gro
  * bad record (left as it is), or -errno. */
 int hdha_table_journal_trim(const char *path);
 
+/* Removes the temporary files a write cut short left in the folder path
+ * (".NAME.json.XXXXXX": never renamed, so never part of the table): for
+ * the daemon at start-up, which alone writes the folder. Returns how many
+ * it removed, or -errno. */
+int hdha_table_remove_temporaries(const char *path);
+
 /* Makes the folder path hold the whole table t, and compacts: writes every
  * group whose file differs (each written and flushed under a temporary
  * name, then all renamed, then one fsync of the folder: n files cost

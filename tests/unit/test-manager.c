@@ -351,6 +351,27 @@ static void show_file(Run *run) {
         hdha_table_free(t);
 }
 
+static int cmp_names(const struct dirent **a, const struct dirent **b) {
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dots(const struct dirent *de) {
+        return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+}
+
+/* The table's folder, hidden files too, in name order. */
+static void list_folder(Run *run) {
+        struct dirent **names;
+        int n = scandir(run->table_path, &names, not_dots, cmp_names);
+
+        assert_true(n >= 0);
+        for (int i = 0; i < n; i++) {
+                fprintf(run->out, "ls: %s\n", names[i]->d_name);
+                free(names[i]);
+        }
+        free(names);
+}
+
 static void show_domain(Run *run, const char *name) {
         FakeDomain *d = fake_hv_domain(run->hv, name);
 
@@ -587,6 +608,16 @@ static void command(Run *run, char *line) {
                 state_errno = strcmp(argv[1], "full") == 0 ? ENOSPC : strcmp(argv[1], "read-only") == 0 ? EROFS : 0;
         } else if (strcmp(argv[0], "file") == 0)
                 show_file(run);
+        else if (strcmp(argv[0], "leave") == 0 && argc == 2) {
+                /* leave NAME: a file in the table's folder, as a write cut short leaves one */
+                char p[sizeof(run->table_path) + 256];
+                FILE *f;
+
+                snprintf(p, sizeof(p), "%s/%s", run->table_path, argv[1]);
+                assert_non_null(f = fopen(p, "we"));
+                fclose(f);
+        } else if (strcmp(argv[0], "ls") == 0)
+                list_folder(run);
         else if (strcmp(argv[0], "show") == 0) {
                 show(run);
                 for (int i = 1; i < argc; i++)

@@ -565,6 +565,32 @@ static void test_upgrade_cut_short(void **state) {
                 }
 }
 
+/* The temporary files of a write cut short go; nothing else does. */
+static void test_remove_temporaries(void **state) {
+        _cleanup_(hdha_table_freep) HdhaTable *t = table_sample(), *l = NULL;
+        static const char *const kept[] = { ".keep", ".json.abcdef", ".nic0.json.abc", ".nic0.json" };
+        char p[PATH_MAX + 64];
+
+        assert_int_equal(hdha_table_remove_temporaries(folder), 0); /* no folder yet */
+        assert_int_equal(hdha_table_save(t, folder), 0);
+        for (size_t i = 0; i < ELEMENTSOF(kept); i++) {
+                (void) snprintf(p, sizeof(p), "%s/%s", folder, kept[i]);
+                write_file(p, "x", 1);
+        }
+        (void) snprintf(p, sizeof(p), "%s/.nic0.json.Ab12Cd", folder);
+        write_file(p, "{", 1);
+        (void) snprintf(p, sizeof(p), "%s/.hba \"1\".json.x9Y8z7", folder);
+        write_file(p, "", 0);
+        assert_int_equal(count_hidden_in(folder), 6);
+
+        assert_int_equal(hdha_table_remove_temporaries(folder), 2);
+        assert_int_equal(count_hidden_in(folder), 4);
+        assert_int_equal(count_in(folder), 7);
+        assert_int_equal(hdha_table_load(folder, &l, NULL), 0);
+        assert_same_groups(t, l);
+        assert_int_equal(hdha_table_remove_temporaries(folder), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 table_folder_test(test_round_trip),
@@ -575,6 +601,7 @@ int main(void) {
                 table_folder_test(test_group_files),
                 table_folder_test(test_save_failures),
                 table_folder_test(test_upgrade_cut_short),
+                table_folder_test(test_remove_temporaries),
         };
 
         cmocka_set_message_output(CM_OUTPUT_TAP);
