@@ -23,6 +23,7 @@
 #include "log.h"
 #include "manager.h"
 #include "pacemaker-exec.h"
+#include "state-lock.h"
 
 typedef struct Daemon {
         sd_event *event;
@@ -36,6 +37,7 @@ typedef struct Daemon {
         HdhaGuestChannels *guests;
         sd_event_source *bus_give_up; /* under systemd, while the system bus is away */
         struct ReloadWait *reload_wait; /* a reload waiting for busy groups */
+        int state_lock; /* held for the daemon's life: one daemon per table */
         bool ready;
 } Daemon;
 
@@ -527,6 +529,7 @@ static int daemon_setup_event(Daemon *d) {
 static int daemon_setup(Daemon *d, HdhaConfig *config) {
         _cleanup_free_ char *table_path = NULL, *message = NULL;
         HdhaManagerEnv env = manager_env;
+        pid_t holder = 0;
         int r;
 
         if (mkdir(config->state_directory, 0755) < 0 && errno != EEXIST)
@@ -534,6 +537,15 @@ static int daemon_setup(Daemon *d, HdhaConfig *config) {
         /* The resource agent's sign that this host runs hostdev-had. */
         if (mkdir(HDHA_RUNTIME_DIR, 0755) < 0 && errno != EEXIST)
                 log_warning_errno(-errno, "Cannot create '%s', ignoring: %m", HDHA_RUNTIME_DIR);
+        r = hdha_state_lock(config->state_directory, &d->state_lock, &holder);
+        if (r == -EBUSY && holder > 0)
+                return log_error_errno(r, "Another hostdev-had (pid %d) uses the state directory '%s': not starting.",
+                                       (int) holder, config->state_directory);
+        if (r == -EBUSY)
+                return log_error_errno(r, "Another hostdev-had uses the state directory '%s': not starting.",
+                                       config->state_directory);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock the state directory '%s': %m", config->state_directory);
         r = hdha_table_path(config->state_directory, &table_path);
         if (r < 0)
                 return log_oom();
@@ -620,10 +632,12 @@ static void daemon_done(Daemon *d) {
         d->bus_give_up = sd_event_source_disable_unref(d->bus_give_up);
         d->pcmk = hdha_pcmk_exec_free(d->pcmk);
         d->event = sd_event_unref(d->event);
+        if (d->state_lock >= 0)
+                (void) close(TAKE_FD(d->state_lock)); /* last: nothing of ours writes the table any more */
 }
 
 static int run(int argc, char *argv[]) {
-        Daemon d = {};
+        Daemon d = { .state_lock = -EBADF };
         HdhaConfig *config = NULL;
         int r, exit_code = EXIT_FAILURE;
 

@@ -12,12 +12,6 @@
 #include "conf.h"
 #include "macro.h"
 
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
-
 typedef struct HdhaConfigParser HdhaConfigParser;
 typedef struct HdhaConfigKey HdhaConfigKey;
 typedef struct HdhaConfigSection HdhaConfigSection;

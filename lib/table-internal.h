@@ -7,19 +7,6 @@
 #include "macro.h"
 #include "table.h"
 
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
-
-#define TAKE_FD(fd)                             \
-        ({                                      \
-                int _fd_ = (fd);                \
-                (fd) = -EBADF;                  \
-                _fd_;                           \
-        })
-
 /* Shared by table-file.c (the text) and table-store.c (the files): writes
  * a message to *reterr (if reterr is not NULL) and returns r. */
 _printf_(3, 4) int hdha_table_errmsg(char **reterr, int r, const char *fmt, ...);

@@ -3,7 +3,8 @@
 # private bus: 20 planned switches seen on the guests' consoles, the device
 # on exactly one guest after every step (both live XMLs), bad input and
 # callers without rights refused with named errors and the table unchanged,
-# and a PCI group on this host refused with libvirt's own message.
+# a second daemon on the same state directory refused, and a PCI group on
+# this host refused with libvirt's own message.
 # shellcheck disable=SC2016 # check "..." eval '...' expands when it runs
 set -u
 # shellcheck source=tests/lab/lab.sh
@@ -103,6 +104,23 @@ check "standby quota on the standby" \
 	eval 'virsh schedinfo --live "$to" | grep -q "vcpu_quota *: 10000"'
 
 holder=$(active | tr -d '"' | awk '{print $2}')
+
+# A second daemon on the same state directory (one started by hand beside
+# the service): refused before it touches libvirt or the table, naming the
+# first, which keeps its name and its guests as they were. A second one
+# that started anyway would be stopped by the timeout (status 124).
+table_sum() { cat "$LAB_DAEMON_STATE"/table.d/* | md5sum; }
+first_untouched() {
+	[ "$(table_sum)" = "$table_before" ] && lab_daemon_owns_name && exclusive "$holder"
+}
+table_before=$(table_sum)
+check "a second hostdev-had on the same state directory refuses to start" eval '
+	timeout 30 "$LAB_DAEMON" --config-dir="$LAB_DAEMON_CONFIG" >"$LAB_DIR/second.log" 2>&1
+	[ $? = 1 ]'
+check "... naming the first one's pid and the state directory" \
+	grep -q "Another hostdev-had (pid $(cat "$LAB_DIR/hostdev-had.pid")) uses the state directory '$LAB_DAEMON_STATE'" \
+	"$LAB_DIR/second.log"
+check "... the table as it was, the first still owns its name, the device on $holder alone" first_untouched
 E=org.hostdevha.Error
 check "unknown group: NoSuchGroup" refused $E.NoSuchGroup Switch string:nic9 string:vm-a boolean:false
 check "domain of no group: NoSuchDomain" refused $E.NoSuchDomain Switch string:nic0 string:vm-z boolean:false
