@@ -31,10 +31,11 @@ chaos_fault_kinds=(
 # shellcheck disable=SC2034 # chaos.sh reads it
 chaos_mark() { chaos_t0=$(chaos_now_ms); }
 
+# chaos_qemu_kill DOMAIN: back once libvirt has seen the QEMU die, so that
+# the driver never takes the state before the crash for a settled one.
 chaos_qemu_kill() {
-	local f=/run/libvirt/qemu/$1.pid
-	[ -s "$f" ] || { chaos_note="$chaos_note ($1 has no QEMU)"; return 0; }
-	kill -KILL "$(cat "$f")" 2>/dev/null
+	[ -s "/run/libvirt/qemu/$1.pid" ] || { chaos_note="$chaos_note ($1 has no QEMU)"; return 0; }
+	lab_qemu_kill "$1" || chaos_note="$chaos_note (libvirt did not see $1's QEMU die)"
 }
 
 # chaos_switch_in_flight GROUP TARGET: a switch started in the background

@@ -19,10 +19,11 @@ chaos_pcmk_fault_kinds=(
 	restart-bus       # dbus-daemon stopped, started again 0-1 s later
 )
 
+# chaos_pcmk_qemu_kill DOMAIN: back once libvirt has seen the QEMU die, so
+# that the driver never takes the state before the crash for a settled one.
 chaos_pcmk_qemu_kill() {
-	local f=/run/libvirt/qemu/$1.pid
-	[ -s "$f" ] || { chaos_note="$chaos_note ($1 has no QEMU)"; return 0; }
-	kill -KILL "$(cat "$f")" 2>/dev/null
+	[ -s "/run/libvirt/qemu/$1.pid" ] || { chaos_note="$chaos_note ($1 has no QEMU)"; return 0; }
+	lab_qemu_kill "$1" || chaos_note="$chaos_note (libvirt did not see $1's QEMU die)"
 }
 
 chaos_pcmk_fault_kill_holder_qemu() {

@@ -17,6 +17,8 @@
 #                                control port (guest/init lists them)
 #   lab_guest_start NAME         start it, wait for READY from this boot
 #   lab_guest_destroy NAME       destroy it if running
+#   lab_qemu_kill NAME           SIGKILL of its QEMU (a crash); back once
+#                                libvirt has seen it die
 #   lab_guest_active NAME        it is running (or paused)
 #   lab_device_xml [ALIAS]       print the stand-in device's XML
 #   lab_device_attach NAME [ALIAS]   hot-plug it (live only)
@@ -264,6 +266,25 @@ lab_guest_start() {
 lab_guest_destroy() {
 	lab_guest_active "$1" || return 0
 	virsh destroy "$1" >/dev/null
+}
+
+# lab_domid_changed NAME ID: libvirt answers for NAME with another id than
+# ID ("-" once shut off, a new one once started again).
+lab_domid_changed() {
+	local now
+	now=$(virsh domid "$1" 2>/dev/null) && [ -n "$now" ] && [ "$now" != "$2" ]
+}
+
+# Until libvirt has read QEMU's end, it still shows the domain as it was:
+# whoever looks right after the kill must not take that for the state
+# after the crash. 1 if NAME had no QEMU, or libvirt did not see it die
+# within LAB_LIBVIRT_TIMEOUT.
+lab_qemu_kill() {
+	local f=/run/libvirt/qemu/$1.pid id
+	[ -s "$f" ] || return 1
+	id=$(virsh domid "$1" 2>/dev/null)
+	kill -KILL "$(cat "$f")" 2>/dev/null || return 1
+	lab_wait_for "$LAB_LIBVIRT_TIMEOUT" lab_domid_changed "$1" "$id"
 }
 
 lab_guest_has_device() {
