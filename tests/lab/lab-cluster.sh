@@ -187,7 +187,7 @@ lab_cluster_spawn() {
 # The node is online and a DC is elected.
 lab_cluster_online() {
 	local xml
-	xml=$(crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+	xml=$(timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null) || return 1
 	grep -q '<current_dc present="true"' <<<"$xml" &&
 		grep -q "<node name=\"$LAB_CLUSTER_NODE\" [^>]*online=\"true\"" <<<"$xml"
 }
@@ -228,15 +228,18 @@ lab_cluster_wait_idle() {
 
 # `crm_resource --wait` would do, but 2.1.5 sleeps 2 s before every check,
 # even the first.  Same test, faster: the DC is idle and the scheduler, run
-# on the live CIB, plans no action (an empty transition graph).
+# on the live CIB, plans no action (an empty transition graph).  Each
+# client is bounded (LAB_CLIENT_TIMEOUT): crmadmin 2.1.5 asked while the
+# controllers elect a DC was seen spinning on its socket for good, its
+# reply lost; the wait asks again instead.
 lab_cluster_idle() {
 	local graph=$LAB_CLUSTER_DIR/idle-graph.xml dc=$LAB_CLUSTER_NODE
 	# Several nodes: only the DC's controller is ever S_IDLE.
 	if [ -n "$LAB_CLUSTER_NODES" ]; then
-		dc=$(crmadmin -q -D 2>&1) && [ -n "$dc" ] || return 1
+		dc=$(timeout "$LAB_CLIENT_TIMEOUT" crmadmin -q -D 2>&1) && [ -n "$dc" ] || return 1
 	fi
-	crmadmin -q -S "$dc" 2>&1 | grep -q S_IDLE &&
-		crm_simulate -L -G "$graph" >/dev/null 2>&1 &&
+	timeout "$LAB_CLIENT_TIMEOUT" crmadmin -q -S "$dc" 2>&1 | grep -q S_IDLE &&
+		timeout "$LAB_CLIENT_TIMEOUT" crm_simulate -L -G "$graph" >/dev/null 2>&1 &&
 		! grep -q '<synapse' "$graph"
 }
 

@@ -7,8 +7,11 @@
 #   LAB_HOME   the folder holding these scripts (set by lab-run)
 #   LAB_CACHE  a cache kept across runs in the build tree (guest image,
 #              libvirt's capabilities cache); default $LAB_DIR/../../cache
+#   LAB_CLIENT_TIMEOUT  seconds a cluster client polled in a wait (crm_mon,
+#              crmadmin, crm_simulate) may take before it is asked again
 
 : "${LAB_CACHE:=$(cd "$LAB_DIR/../.." && pwd)/cache}"
+: "${LAB_CLIENT_TIMEOUT:=10}"
 mkdir -p "$LAB_CACHE"
 
 lab_log() { printf '# %s %s\n' "$(date +%T.%3N)" "$*" >&2; }
