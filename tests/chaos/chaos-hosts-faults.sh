@@ -33,23 +33,12 @@ chaos_hosts_pick_holder() {
 	REPLY="${n#lab-node} ${h#*:}"
 }
 
-# chaos_hosts_domid_changed NODE DOMAIN ID: the node's libvirt answers for
-# DOMAIN with another id than ID.
-chaos_hosts_domid_changed() {
-	local now
-	now=$(lab_node_run "$1" virsh domid "$2" 2>/dev/null) && [ -n "$now" ] && [ "$now" != "$3" ]
-}
-
 # chaos_hosts_qemu_kill NODE DOMAIN: back once the node's libvirt has seen
-# the QEMU die, so that the driver never takes the state before the crash
-# for a settled one.
+# the QEMU die (lab_qemu_kill on the node), so that the driver never takes
+# the state before the crash for a settled one.
 chaos_hosts_qemu_kill() {
-	local pid id
-	pid=$(lab_hosts_qemu_pid "$1" "$2") || { chaos_note="$chaos_note ($2 has no QEMU)"; return 0; }
-	id=$(lab_node_run "$1" virsh domid "$2" 2>/dev/null)
-	kill -KILL "$pid" 2>/dev/null
-	lab_wait_for 30 chaos_hosts_domid_changed "$1" "$2" "$id" ||
-		chaos_note="$chaos_note (libvirt did not see $2's QEMU die)"
+	lab_hosts_qemu_pid "$1" "$2" >/dev/null || { chaos_note="$chaos_note ($2 has no QEMU)"; return 0; }
+	lab_node_run "$1" lab_qemu_kill "$2" || chaos_note="$chaos_note (libvirt did not see $2's QEMU die)"
 }
 
 chaos_hosts_fault_kill_holder_qemu() {
