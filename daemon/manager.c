@@ -328,6 +328,13 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
                 if (!hdha_config_find_group(config, m->table->groups[i - 1]->name))
                         (void) hdha_table_remove_group(m->table, m->table->groups[i - 1]->name);
 
+        /* Never part of the table: the temporary files of a save cut short. */
+        r = hdha_table_remove_temporaries(table_path);
+        if (r > 0)
+                log_notice("Removed %d temporary file(s) a write cut short left in '%s'.", r, table_path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the temporary files in '%s', ignoring: %m", table_path);
+
         /* As loaded: the journal keeps it, once a torn last record (an
          * append cut short) is cut off, which a load ignores and an append
          * would bury. Otherwise the folder follows: new groups get a file,
@@ -335,11 +342,6 @@ int hdha_manager_new(HdhaHypervisor *hv, const HdhaManagerEnv *env, HdhaConfig *
          * file of an older format goes once every group has its own. That
          * upgrade must succeed: the old file would otherwise stay the
          * table and hide every later write. */
-        r = hdha_table_remove_temporaries(table_path);
-        if (r > 0)
-                log_notice("Removed %d temporary file(s) a write cut short left in '%s'.", r, table_path);
-        if (r < 0)
-                log_warning_errno(r, "Failed to remove the temporary files in '%s', ignoring: %m", table_path);
         if (!one_file && !(flags & HDHA_MANAGER_REBUILD_TABLE) && hdha_table_equal(loaded, m->table)) {
                 r = hdha_table_journal_trim(table_path);
                 if (r > 0)
