@@ -10,11 +10,17 @@
 #
 # "No earlier" compares times, in ms: Pacemaker's and Corosync's logs carry
 # ms, hostdev-had's us, so a cause and its effect within one ms may be
-# printed either way round; within a ms, any order is taken.
+# printed either way round; within a ms, any order is taken. Pacemaker's
+# and Corosync's times (libqb's) are read from CLOCK_REALTIME_COARSE, up to
+# one kernel tick (4 ms at HZ=250) before the event: a line of theirs (who:
+# pacemaker, fencing, corosync@N) may be up to LAB_TIMELINE_TICK_MS (10,
+# the tick at HZ=100) before the line it follows.
 #
 # What is stamped on arrival (libvirt@N, guest, sampler) is only ever asked
 # to come after what caused it, never before a line with its own time: on a
 # loaded machine it arrives late.
+
+: "${LAB_TIMELINE_TICK_MS:=10}"
 
 # lab_timeline_ms LINE: the time of day of a timeline line, in ms.
 lab_timeline_ms() {
@@ -25,7 +31,7 @@ lab_timeline_ms() {
 }
 
 in_order() {
-	local text=$1 ere since='' line t found
+	local text=$1 ere since='' line t found slack
 	shift
 	for ere; do
 		found=
@@ -38,7 +44,10 @@ in_order() {
 			elif [ $((t - 43200000)) -gt "$since" ]; then
 				t=$((t - 86400000))
 			fi
-			if [ "$t" -ge "$since" ]; then
+			slack=0
+			[[ $line =~ ^\ +[0-9:.]+\ +[+-][0-9]+\ +(pacemaker|fencing|corosync(@[0-9]+)?)\  ]] &&
+				slack=$LAB_TIMELINE_TICK_MS
+			if [ "$t" -ge $((since - slack)) ]; then
 				found=$t
 				break
 			fi
