@@ -50,6 +50,11 @@ lab_bus_write_config() {
 	    <deny send_destination="org.freedesktop.DBus"
 	          send_interface="org.freedesktop.DBus.Debug.Stats"/>
 	  </policy>
+	  <!-- root may monitor the system bus. -->
+	  <policy user="root">
+	    <allow send_destination="org.freedesktop.DBus"
+	           send_interface="org.freedesktop.DBus.Monitoring"/>
+	  </policy>
 	  <includedir>$(cd "$LAB_POLICY_DIR" && pwd)</includedir>
 	  <includedir>$LAB_DIR/bus/policy.d</includedir>
 	</busconfig>

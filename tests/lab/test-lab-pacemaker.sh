@@ -53,11 +53,11 @@ role() { lab_daemon_get nic0 Members | grep -o "\"$1\" \"[a-z]*\"" | cut -d'"' -
 # The instances in role ROLE (Promoted, Unpromoted, Stopped) as crm_mon
 # shows them, space-separated.
 instances() {
-	crm_mon -1 --output-as=xml 2>/dev/null |
+	timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
 		sed -n "s/.*<resource id=\"\(nic0:[0-9]*\)\" [^>]*role=\"$1\".*/\1/p" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 promoted() { instances Promoted; }
-failures() { crm_mon -1 --output-as=xml 2>/dev/null | grep -c '<failure ' ; }
+failures() { timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null | grep -c '<failure ' ; }
 
 # settled DOMAIN: Pacemaker shows DOMAIN's instance promoted and the other
 # unpromoted, the daemon has the device on DOMAIN alone (both live XMLs), at
@@ -111,7 +111,7 @@ has_run() { cibadmin --query --scope status | grep -q "operation_key=\"$1\""; }
 # the daemon's report (operation asyncmon), and no monitor failed.
 pushed_not_polled() {
 	local f
-	f=$(crm_mon -1 --output-as=xml 2>/dev/null | grep '<failure ')
+	f=$(timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null | grep '<failure ')
 	diag "failures: $f"
 	grep -q "op_key=\"$1_asyncmon_0\"" <<<"$f" && ! grep -q 'task="monitor"' <<<"$f"
 }
@@ -303,8 +303,20 @@ if [ "$tool" = pcs ]; then
 	check "daemon starts again" lab_daemon_start
 	gap_monitor() { wait "$mon"; local rc=$?; diag "monitor rc $rc"; [ "$rc" = 8 ]; }
 	check "the monitor during the gap answers Promoted (8)" gap_monitor
-	diag "waiting 25 s: every recurring monitor runs at least twice"
-	sleep 25
+	# Every recurring monitor runs at least twice after the restart: each
+	# asks hostdev-had once (PacemakerInstance with its clone number),
+	# counted on the bus.
+	dbus-monitor --address "$LAB_BUS_ADDRESS" "type='method_call',member='PacemakerInstance'" \
+		>"$LAB_DIR/monitors.log" 2>&1 &
+	monitors_pid=$!
+	lab_wait_for 30 grep -q NameAcquired "$LAB_DIR/monitors.log" || lab_die "dbus-monitor did not start"
+	monitors_of() { grep -c "^ *uint32 $1\$" "$LAB_DIR/monitors.log"; }
+	check "every recurring monitor runs twice after the restart" \
+		lab_wait_for 60 eval '[ "$(monitors_of 0)" -ge 2 ] && [ "$(monitors_of 1)" -ge 2 ]'
+	diag "monitors seen: nic0:0 $(monitors_of 0), nic0:1 $(monitors_of 1)"
+	[ "$(monitors_of 0)" -ge 2 ] || head -n 20 "$LAB_DIR/monitors.log" | while IFS= read -r l; do diag "  $l"; done
+	kill "$monitors_pid" 2>/dev/null
+	wait "$monitors_pid" 2>/dev/null
 	check "no failover: $h still promoted, holds the device" settled "$h"
 	check "no failed action" eval '[ "$(failures)" = 0 ]'
 	check "the device did not move (generation $gen)" eval '[ "$(lab_daemon_get nic0 Generation)" = "$gen" ]'
