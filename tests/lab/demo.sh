@@ -197,7 +197,7 @@ role() { lab_daemon_get nic0 Members | grep -o "\"$1\" \"[a-z]*\"" | cut -d'"' -
 quota() { virsh schedinfo --live "$1" 2>/dev/null | sed -n 's/^vcpu_quota *: *//p'; }
 # The instances in role $1 (Promoted, Unpromoted) by crm_mon.
 instances() {
-	timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_cluster_mon --output-as=xml 2>/dev/null |
 		sed -n "s/.*<resource id=\"\(nic0:[0-9]*\)\" [^>]*role=\"$1\".*/\1/p" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 

@@ -184,10 +184,14 @@ lab_cluster_spawn() {
 	lab_wait_for 30 test -s "$pidfile" || lab_cluster_fail "$name did not start"
 }
 
+# lab_cluster_mon ARG...: crm_mon -1 ARG..., bounded by LAB_CLIENT_TIMEOUT
+# (a client whose reply is lost would spin for good).
+lab_cluster_mon() { timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 "$@"; }
+
 # The node is online and a DC is elected.
 lab_cluster_online() {
 	local xml
-	xml=$(timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+	xml=$(lab_cluster_mon --output-as=xml 2>/dev/null) || return 1
 	grep -q '<current_dc present="true"' <<<"$xml" &&
 		grep -q "<node name=\"$LAB_CLUSTER_NODE\" [^>]*online=\"true\"" <<<"$xml"
 }

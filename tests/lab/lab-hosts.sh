@@ -126,7 +126,7 @@ lab_hosts_stop() {
 
 # --- Pacemaker's view ------------------------------------------------------
 
-lab_hosts_mon() { lab_node_run "${LAB_NODES_VIEW:-1}" timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null; }
+lab_hosts_mon() { lab_node_run "${LAB_NODES_VIEW:-1}" lab_cluster_mon --output-as=xml 2>/dev/null; }
 # lab_hosts_placement: "RESOURCE ROLE NODE" a line ("-" for a stopped one).
 lab_hosts_placement() {
 	lab_hosts_mon | awk '/<resource id="/ {

@@ -264,7 +264,7 @@ lab_nodes_setup() {
 lab_nodes_online() {
 	local xml n
 	[ $# -gt 0 ] || set -- $(seq "$(lab_nodes_count)")
-	xml=$(lab_node_run "${LAB_NODES_VIEW:-1}" timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+	xml=$(lab_node_run "${LAB_NODES_VIEW:-1}" lab_cluster_mon --output-as=xml 2>/dev/null) || return 1
 	grep -q '<current_dc present="true"' <<<"$xml" || return 1
 	for n; do
 		grep -q "<node name=\"lab-node$n\" [^>]*online=\"true\"" <<<"$xml" || return 1
@@ -292,7 +292,7 @@ lab_nodes_device_holders() {
 }
 
 lab_nodes_down() {
-	lab_node_run "${LAB_NODES_VIEW:-1}" timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_node_run "${LAB_NODES_VIEW:-1}" lab_cluster_mon --output-as=xml 2>/dev/null |
 		grep -q "<node name=\"lab-node$1\" [^>]*online=\"false\"[^>]*unclean=\"false\"" &&
 		lab_node_run "${LAB_NODES_VIEW:-1}" lab_cluster_idle
 }

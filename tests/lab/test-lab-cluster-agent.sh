@@ -37,7 +37,7 @@ trap teardown EXIT
 
 # Pacemaker's view, from node $view (1 unless node 1 is off).
 view=1
-mon() { lab_node_run "$view" timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null; }
+mon() { lab_node_run "$view" lab_cluster_mon --output-as=xml 2>/dev/null; }
 # placement: "INSTANCE ROLE NODE" a line for each instance of the clone
 # (NODE "-" for a stopped one).
 placement() {

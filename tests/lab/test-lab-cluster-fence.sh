@@ -91,7 +91,7 @@ holders_are() { [ "$(holders)" = "$1" ] || { diag "device on '$(holders)', expec
 
 quorate() { lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
 device_started() {
-	lab_node_run 1 timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_node_run 1 lab_cluster_mon --output-as=xml 2>/dev/null |
 		grep -q '<resource id="fence-lab" resource_agent="stonith:fence_lab" role="Started"'
 }
 # fenced N: node 1's fencer records a successful fencing of lab-nodeN.

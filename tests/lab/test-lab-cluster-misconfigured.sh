@@ -78,7 +78,7 @@ one_holder() {
 	case $h in lab-node[12]:vm-*) ;; *) return 1 ;; esac
 	[ "$h" = "${h% *}" ] && echo "$h"
 }
-mon_text() { lab_node_run "$LAB_NODES_VIEW" timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 -r 2>&1 | grep -E 'nic0|Promot|Unpromot|Stopped'; }
+mon_text() { lab_node_run "$LAB_NODES_VIEW" lab_cluster_mon -r 2>&1 | grep -E 'nic0|Promot|Unpromot|Stopped'; }
 ctl() {
 	local n=$1
 	shift

@@ -44,7 +44,7 @@ quorate() { lab_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quo
 
 # device_started: the fence device runs (its monitor passed) on some node.
 device_started() {
-	lab_node_run 1 timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_node_run 1 lab_cluster_mon --output-as=xml 2>/dev/null |
 		grep -q '<resource id="fence-lab" resource_agent="stonith:fence_lab" role="Started"'
 }
 

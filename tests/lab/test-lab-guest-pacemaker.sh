@@ -41,7 +41,7 @@ holder() { lab_daemon_get nic0 Active | sed 's/^s "\(.*\)"$/\1/'; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 connected() { lab_daemon_get nic0 GuestChannels | grep -q "\"$1\" true"; }
 instances() {
-	timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_cluster_mon --output-as=xml 2>/dev/null |
 		sed -n "s/.*<resource id=\"\(nic0:[0-9]*\)\" [^>]*role=\"$1\".*/\1/p" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 promoted() { instances Promoted; }

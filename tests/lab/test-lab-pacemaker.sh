@@ -53,11 +53,11 @@ role() { lab_daemon_get nic0 Members | grep -o "\"$1\" \"[a-z]*\"" | cut -d'"' -
 # The instances in role ROLE (Promoted, Unpromoted, Stopped) as crm_mon
 # shows them, space-separated.
 instances() {
-	timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null |
+	lab_cluster_mon --output-as=xml 2>/dev/null |
 		sed -n "s/.*<resource id=\"\(nic0:[0-9]*\)\" [^>]*role=\"$1\".*/\1/p" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 promoted() { instances Promoted; }
-failures() { timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null | grep -c '<failure ' ; }
+failures() { lab_cluster_mon --output-as=xml 2>/dev/null | grep -c '<failure ' ; }
 
 # settled DOMAIN: Pacemaker shows DOMAIN's instance promoted and the other
 # unpromoted, the daemon has the device on DOMAIN alone (both live XMLs), at
@@ -111,7 +111,7 @@ has_run() { cibadmin --query --scope status | grep -q "operation_key=\"$1\""; }
 # the daemon's report (operation asyncmon), and no monitor failed.
 pushed_not_polled() {
 	local f
-	f=$(timeout "$LAB_CLIENT_TIMEOUT" crm_mon -1 --output-as=xml 2>/dev/null | grep '<failure ')
+	f=$(lab_cluster_mon --output-as=xml 2>/dev/null | grep '<failure ')
 	diag "failures: $f"
 	grep -q "op_key=\"$1_asyncmon_0\"" <<<"$f" && ! grep -q 'task="monitor"' <<<"$f"
 }
