@@ -311,10 +311,10 @@ if [ "$tool" = pcs ]; then
 	monitors_pid=$!
 	lab_wait_for 30 grep -q NameAcquired "$LAB_DIR/monitors.log" || lab_die "dbus-monitor did not start"
 	monitors_of() { grep -c "^ *uint32 $1\$" "$LAB_DIR/monitors.log"; }
-	check "every recurring monitor runs twice after the restart" \
-		lab_wait_for 60 eval '[ "$(monitors_of 0)" -ge 2 ] && [ "$(monitors_of 1)" -ge 2 ]'
+	monitored_twice() { [ "$(monitors_of 0)" -ge 2 ] && [ "$(monitors_of 1)" -ge 2 ]; }
+	check "every recurring monitor runs twice after the restart" lab_wait_for 60 monitored_twice
 	diag "monitors seen: nic0:0 $(monitors_of 0), nic0:1 $(monitors_of 1)"
-	[ "$(monitors_of 0)" -ge 2 ] || head -n 20 "$LAB_DIR/monitors.log" | while IFS= read -r l; do diag "  $l"; done
+	monitored_twice || head -n 20 "$LAB_DIR/monitors.log" | while IFS= read -r l; do diag "  $l"; done
 	kill "$monitors_pid" 2>/dev/null
 	wait "$monitors_pid" 2>/dev/null
 	check "no failover: $h still promoted, holds the device" settled "$h"
