@@ -12,7 +12,7 @@ if [ -z "${LAB_DIR:-}" ]; then
 	# Suites that boot guests or a cluster run one at a time (make -j
 	# still runs the light ones beside them): two of them on two cores
 	# take longer than one after the other.
-	if [ -n "${LAB_SERIAL:-1}" ] && [ -z "${LAB_LIGHT:-}" ]; then
+	if [ -n "${LAB_SERIAL-1}" ] && [ -z "${LAB_LIGHT:-}" ]; then
 		mkdir -p "$abs_top_builddir/tests/lab/run"
 		exec flock "$abs_top_builddir/tests/lab/run/heavy.lock" "$abs_top_srcdir/tests/lab/lab-run" \
 			"$abs_top_builddir/tests/lab/run/$lab_name.$$" \
