@@ -34,6 +34,17 @@ lab_bind() {
 	mount --bind "$1" "$2"
 }
 
+# lab_xml_holders ALIAS [PREFIX]: of the domain XMLs on stdin (virsh
+# dumpxml's, one after the other), the running ones (id='N') with the
+# device ALIAS: their names, each after PREFIX, on one line.
+lab_xml_holders() {
+	awk -v a="<alias name='$1'/>" -v p="${2:-}" '
+		/^<domain / { run = ($0 ~ / id=/) }
+		/^  <name>/ { name = $0; sub(/.*<name>/, "", name); sub(/<.*/, "", name) }
+		run && index($0, a) { out = out (out == "" ? "" : " ") p name; run = 0 }
+		END { print out }'
+}
+
 # lab_wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds.
 # The clock is bash's own: a date process per round, in every wait of a
 # suite, adds up on a machine slow at starting processes.

@@ -218,10 +218,7 @@ lab_hosts_holders() {
 		cmd=
 		for d in ${lab_hosts_domains[$n]}; do cmd="$cmd dumpxml $d;"; done
 		out="$out $(timeout 10 virsh -c "$(lab_hosts_uri "$n")" "$cmd" 2>/dev/null |
-			awk -v n="lab-node$n" -v a="<alias name='$LAB_HOSTS_ALIAS'/>" '
-				/^<domain / { run = ($0 ~ / id=/) }
-				/^  <name>/ { sub(/.*<name>/, ""); sub(/<.*/, ""); name = $0 }
-				run && index($0, a) { print n ":" name; run = 0 }' | xargs)"
+			lab_xml_holders "$LAB_HOSTS_ALIAS" "lab-node$n:")"
 	done
 	echo "$out" | xargs
 }

@@ -342,10 +342,10 @@ lab_console_wait() {
 	return 1
 }
 
-# lab_device_holders [--alias A] DOMAIN...: the running domains (id='N')
-# whose live XML has the device, space-separated. One virsh call for them
-# all (it goes on past a domain it does not know): samplers call this over
-# and over, and each virsh costs tens of ms of CPU.
+# lab_device_holders [--alias A] DOMAIN...: the running domains whose live
+# XML has the device, space-separated. One virsh call for them all (it goes
+# on past a domain it does not know): samplers call this over and over, and
+# each virsh costs tens of ms of CPU.
 lab_device_holders() {
 	local alias=$LAB_DEVICE_ALIAS d cmd=
 	if [ "${1:-}" = --alias ]; then
@@ -354,11 +354,7 @@ lab_device_holders() {
 	fi
 	[ $# -gt 0 ] || { echo; return 0; }
 	for d; do cmd="$cmd dumpxml $d;"; done
-	virsh "$cmd" 2>/dev/null | awk -v a="<alias name='$alias'/>" '
-		/^<domain / { run = ($0 ~ / id=/); name = "" }
-		/^  <name>/ { name = $0; sub(/.*<name>/, "", name); sub(/<.*/, "", name) }
-		run && index($0, a) { out = out (out == "" ? "" : " ") name; run = 0 }
-		END { print out }'
+	virsh "$cmd" 2>/dev/null | lab_xml_holders "$alias"
 }
 
 # lab_device_exclusive [--alias A] EXPECTED DOMAIN...: the device is on
