@@ -5,6 +5,16 @@
 
 tap_count=0
 tap_failures=0
+tap_last=${EPOCHREALTIME/./}
+
+# tap_time: with LAB_TAP_TIMES=1, how long the last test point took (from
+# the one before it), as a diagnostic line: where a suite's time goes.
+tap_time() {
+	local now=${EPOCHREALTIME/./}
+	[ -z "${LAB_TAP_TIMES:-}" ] ||
+		printf '# %d.%01d s\n' $(((now - tap_last) / 1000000)) $(((now - tap_last) / 100000 % 10))
+	tap_last=$now
+}
 
 # check DESCRIPTION COMMAND...: one test point from COMMAND's exit status.
 check() {
@@ -17,6 +27,7 @@ check() {
 		echo "not ok $tap_count - $desc"
 		tap_failures=$((tap_failures + 1))
 	fi
+	tap_time
 }
 
 diag() { printf '# %s\n' "$*"; }
