@@ -12,7 +12,7 @@ tap_last=${EPOCHREALTIME/./}
 tap_time() {
 	local now=${EPOCHREALTIME/./}
 	[ -z "${LAB_TAP_TIMES:-}" ] ||
-		printf '# %d.%01d s\n' $(((now - tap_last) / 1000000)) $(((now - tap_last) / 100000 % 10))
+		printf '# %d.%d s\n' $(((now - tap_last) / 1000000)) $(((now - tap_last) / 100000 % 10))
 	tap_last=$now
 }
 

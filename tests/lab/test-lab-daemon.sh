@@ -160,9 +160,9 @@ check "the first one went through" exclusive "$to"
 
 # A Device= group: this host cannot pass PCI through. The address must not
 # be one of the machine's own functions: Managed=no binds it to vfio-pci.
+check "0000:00:1f.6 is no PCI function of this machine" test ! -e /sys/bus/pci/devices/0000:00:1f.6
 # vm-c boots as a standby, under its quota: half a core, not the default
 # 10% (a 35 s boot under TCG).
-check "0000:00:1f.6 is no PCI function of this machine" test ! -e /sys/bus/pci/devices/0000:00:1f.6
 cat >"$LAB_DAEMON_CONFIG/groups.d/pci0.conf" <<EOF
 [Group]
 Device=0000:00:1f.6
