@@ -4,10 +4,12 @@
 #
 # On a Debian 12 machine, as root: installs what is missing, configures and
 # builds out of tree (in $BUILDDIR, default ./build), then runs the demo,
-# the whole test suite, or the benchmarks. --keep leaves the demo's lab up
-# (see tests/lab/demo.sh); --hosts 2 runs the two-host demo
-# (tests/lab/demo-hosts.sh). CHECK_TESTS=LIST: check runs only those tests
-# (make check TESTS=LIST; CI passes '$(sanitizer_tests)').
+# the whole test suite, or the benchmarks. check builds our C code with
+# AddressSanitizer and UBSan (--enable-sanitizers): every test, the lab's
+# too, runs it under them; the demo and the benchmarks build without. --keep
+# leaves the demo's lab up (see tests/lab/demo.sh); --hosts 2 runs the
+# two-host demo (tests/lab/demo-hosts.sh). CHECK_TESTS=LIST: check runs only
+# those tests (make check TESTS=LIST).
 set -eu
 
 usage() { echo "usage: $0 demo [--keep] [--hosts 2]|check|bench [CONFIGURE-OPTION...]" >&2; exit 2; }
@@ -25,6 +27,8 @@ while [ "$what" = demo ] && [ $# -gt 0 ]; do
 	shift
 done
 demo_args=${demo_args# }
+
+[ "$what" != check ] || set -- --enable-sanitizers "$@"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$top/build}
